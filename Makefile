@@ -1,0 +1,73 @@
+# Every target is self-contained on a fresh machine: it creates .venv and installs what it needs.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export VIRTUAL_ENV := $(abspath $(VENV))
+export PATH := $(abspath $(VENV))/bin:$(HOME)/.cargo/bin:$(PATH)
+PY_SOURCES := $(shell find python -name '*.py' -o -name '*.pyi' 2>/dev/null)
+RUST_SOURCES := $(shell find rust -name '*.rs' -o -name Cargo.toml 2>/dev/null) Cargo.toml
+
+.PHONY: help
+help:  ## Show the targets
+	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.deps: requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.bench-deps: $(VENV)/.deps requirements-bench.txt
+	$(PY) -m pip install -q -r requirements-bench.txt
+	touch $@
+
+# Debug build (dev profile) for tests and the demo; release build for benchmarks.
+$(VENV)/.built-dev: $(VENV)/.deps $(RUST_SOURCES) pyproject.toml
+	maturin develop -q
+	rm -f $(VENV)/.built-release
+	touch $@
+
+.PHONY: build-release
+build-release: $(VENV)/.bench-deps
+	maturin develop -q --release
+	rm -f $(VENV)/.built-dev
+	touch $(VENV)/.built-release
+
+.PHONY: demo
+demo: $(VENV)/.built-dev  ## Run the demo on the embedded default (no server, no network)
+	$(VENV)/bin/ferromem demo
+
+.PHONY: test
+test: test-rust test-python  ## cargo test for the core, then pytest
+
+.PHONY: test-rust
+test-rust:
+	cargo test -p ferromem-core
+
+.PHONY: test-python
+test-python: $(VENV)/.built-dev
+	$(PY) -m pytest -q
+
+.PHONY: lint
+lint: $(VENV)/.built-dev  ## cargo fmt --check, clippy -D warnings, ruff, mypy, stubtest
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(PY) -m ruff check python tests benches
+	$(PY) -m ruff format --check python tests benches
+	$(PY) -m mypy
+	$(PY) -m mypy.stubtest ferromem._core
+
+.PHONY: fmt
+fmt: $(VENV)/.deps  ## Format Rust and Python sources
+	cargo fmt --all
+	$(PY) -m ruff format python tests benches
+	$(PY) -m ruff check --fix python tests benches
+
+.PHONY: bench
+bench: build-release  ## Side-by-side benchmarks against the anchors (reads ../shared/locomo-dev)
+	$(PY) benches/run_all.py
+
+.PHONY: clean
+clean:
+	rm -rf $(VENV) target .pytest_cache .mypy_cache .ruff_cache

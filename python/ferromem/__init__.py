@@ -1,0 +1,50 @@
+"""ferromem: fast, embeddable memory for AI agents, with a Rust core.
+
+Every memory class shares one interface (:class:`MemoryBackend`, see API.md); the Rust engines
+are in :mod:`ferromem.core`.
+"""
+
+from __future__ import annotations
+
+from . import core
+from ._core import __version__
+from .base import MemoryBackend
+from .errors import (
+    BackendUnavailableError,
+    CorruptDataError,
+    CorruptFileError,
+    FerromemError,
+    InvalidArgumentError,
+    InvalidTypeError,
+    MemoryLimitError,
+    StorageError,
+    SummarizerError,
+    UnknownIdError,
+)
+from .memories.buffer import BufferMemory
+from .memories.dict_memory import DictMemory
+from .memories.json_file import JSONFileMemory, PersistentMemory
+from .message import ALL_SESSIONS, Hit, Message
+
+__all__ = [
+    "ALL_SESSIONS",
+    "BackendUnavailableError",
+    "BufferMemory",
+    "CorruptDataError",
+    "CorruptFileError",
+    "DictMemory",
+    "FerromemError",
+    "Hit",
+    "InvalidArgumentError",
+    "InvalidTypeError",
+    "JSONFileMemory",
+    "MemoryBackend",
+    "MemoryLimitError",
+    "Message",
+    "PersistentMemory",
+    "StorageError",
+    "SummarizerError",
+    "UnknownIdError",
+    "__version__",
+    "core",
+]

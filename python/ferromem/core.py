@@ -1,0 +1,7 @@
+"""`ferromem.core`: the Rust engines, usable on their own (see API.md)."""
+
+from __future__ import annotations
+
+from ._core import count_tokens, count_tokens_many
+
+__all__ = ["count_tokens", "count_tokens_many"]

@@ -1,0 +1,1 @@
+"""The memory classes, one per module."""

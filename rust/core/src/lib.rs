@@ -1,0 +1,11 @@
+//! ferromem-core: the pure-Rust engines behind ferromem.
+//!
+//! This crate knows nothing of Python. It takes `&str`, `&[u8]` and `&[f32]`, returns Rust
+//! types, and reports failures through one error enum, [`Error`]. The binding crate
+//! (`ferromem-python`) only converts, releases the GIL and maps errors.
+
+pub mod error;
+pub mod snapshot;
+pub mod tokens;
+
+pub use error::{Error, Result};

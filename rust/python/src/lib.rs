@@ -1,0 +1,19 @@
+//! `ferromem._core`: the thin PyO3 layer over `ferromem-core`.
+//!
+//! Each file converts Python arguments for one engine, releases the GIL around the work
+//! (`py.detach`) and maps core errors through `errors::to_py`.
+
+use pyo3::prelude::*;
+
+mod convert;
+#[allow(dead_code)] // used by the engine bindings (keyword, hnsw, compress) as they land
+mod errors;
+mod tokens;
+
+#[pymodule]
+#[pyo3(name = "_core")]
+fn ferromem_core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    tokens::register(m)?;
+    Ok(())
+}

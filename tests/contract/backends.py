@@ -1,0 +1,26 @@
+"""The backends the contract suite runs against: one line per memory class.
+
+Each factory takes a per-test directory and keyword arguments (``session_id``) and returns a
+fresh memory whose limits are large enough not to interfere with the behavioural tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import ferromem
+
+Factory = Callable[..., ferromem.MemoryBackend]
+
+BACKENDS: dict[str, Callable[[Path], Factory]] = {
+    "dict": lambda d: lambda **kw: ferromem.DictMemory(max_messages=100_000, **kw),
+    "buffer": lambda d: lambda **kw: ferromem.BufferMemory(max_tokens=1_000_000, **kw),
+    "jsonfile": lambda d: lambda **kw: ferromem.JSONFileMemory(d / "memory.json", **kw),
+}
+
+
+def reopen_kwargs(name: str) -> dict[str, Any]:
+    """Extra arguments a backend needs to reopen the same store (none so far)."""
+    return {}
