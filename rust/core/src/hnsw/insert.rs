@@ -1,0 +1,185 @@
+//! Insertion: slots are claimed serially (vectors written, levels drawn), then the new nodes
+//! are linked into the graph in parallel.
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use super::search::Cand;
+use super::storage::Visited;
+use super::{Entry, HnswIndex, NONE};
+use crate::error::Result;
+
+/// Batches smaller than this are linked on the calling thread.
+const PARALLEL_MIN: usize = 32;
+
+impl HnswIndex {
+    /// Adds `ids.len()` vectors (row-major, `ids.len() x dim`). An id already present is
+    /// replaced; within one call the last row for an id wins. On any invalid input nothing
+    /// changes.
+    pub fn add(&mut self, ids: &[u64], vectors: &[f32]) -> Result<()> {
+        self.validate(vectors, ids.len(), "vectors")?;
+        let mut last: FxHashMap<u64, usize> = FxHashMap::default();
+        for (row, id) in ids.iter().enumerate() {
+            last.insert(*id, row);
+        }
+        if self.is_empty() && !self.ids.is_empty() {
+            self.reset();
+        }
+        let rows: Vec<usize> = (0..ids.len()).filter(|r| last[&ids[*r]] == *r).collect();
+        for &r in &rows {
+            self.remove_one(ids[r]);
+        }
+        let mut work = Vec::with_capacity(rows.len());
+        for &r in &rows {
+            let level = self.draw_level();
+            let slot =
+                self.claim_slot(ids[r], &vectors[r * self.dim..(r + 1) * self.dim], level)?;
+            work.push((slot, r));
+        }
+        let this: &HnswIndex = self;
+        let link = |&(slot, r): &(u32, usize)| {
+            this.link(slot, &vectors[r * this.dim..(r + 1) * this.dim]);
+        };
+        let first = work.len().min(1);
+        work[..first].iter().for_each(link);
+        if work.len() < PARALLEL_MIN {
+            work[first..].iter().for_each(link);
+        } else {
+            work[first..].par_iter().for_each(link);
+        }
+        Ok(())
+    }
+
+    /// Drops every slot (used when the last live vector was removed, so that no tombstone
+    /// lingers as an entry point).
+    fn reset(&mut self) {
+        self.vectors.clear();
+        self.scales.clear();
+        self.levels.clear();
+        self.links0.clear();
+        self.upper_at.clear();
+        self.upper.clear();
+        self.ids.clear();
+        self.deleted.clear();
+        self.slot_of.clear();
+        self.free.clear();
+        *self.entry.get_mut().unwrap_or_else(|p| p.into_inner()) = Entry { node: NONE, level: 0 };
+    }
+
+    /// Links the claimed `slot` (holding `row`) into the graph. Safe to run concurrently for
+    /// different slots.
+    fn link(&self, slot: u32, row: &[f32]) {
+        let mut q = Vec::with_capacity(self.stride);
+        self.prepare(row, &mut q);
+        let level = self.levels[slot as usize] as usize;
+        let mut guard = match self.entry.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let entry = *guard;
+        if entry.node == NONE {
+            *guard = Entry { node: slot, level };
+            return;
+        }
+        // A node that raises the top level keeps the entry lock for its whole insertion, so
+        // no other insert starts from a half-linked top.
+        let held = if level > entry.level {
+            Some(guard)
+        } else {
+            drop(guard);
+            None
+        };
+        let mut cur = Cand { d: self.dist_q(&q, entry.node), s: entry.node };
+        let mut buf = Vec::with_capacity(self.m0);
+        for l in (level + 1..=entry.level).rev() {
+            self.greedy(&q, &mut cur, l, &mut buf);
+        }
+        let mut visited = self.visited.take(self.slots());
+        let mut eps = vec![cur];
+        let (deleted, levels) = (&self.deleted, &self.levels);
+        for l in (0..=level.min(entry.level)).rev() {
+            visited_reset(&mut visited, self);
+            let found = self.search_layer(&q, &eps, self.ef_construction, l, &mut visited, &|s| {
+                s != slot && !deleted[s as usize] && levels[s as usize] as usize >= l
+            });
+            let chosen = self.select(&found, self.m);
+            self.connect(slot, l, &chosen);
+            for &nb in &chosen {
+                self.backlink(nb, slot, l);
+            }
+            if !found.is_empty() {
+                eps = found;
+            }
+        }
+        self.visited.give(visited);
+        if let Some(mut g) = held {
+            *g = Entry { node: slot, level };
+        }
+    }
+
+    /// The heuristic of the HNSW paper (hnswlib's `getNeighborsByHeuristic2`): walk the
+    /// candidates nearest first and keep one only if it is nearer to the base than to every
+    /// neighbour kept so far, which spreads links across directions.
+    fn select(&self, sorted: &[Cand], m: usize) -> Vec<u32> {
+        if sorted.len() <= m {
+            return sorted.iter().map(|c| c.s).collect();
+        }
+        let mut kept: Vec<u32> = Vec::with_capacity(m);
+        for c in sorted {
+            if kept.len() >= m {
+                break;
+            }
+            if kept.iter().all(|&r| self.dist_nodes(c.s, r) >= c.d) {
+                kept.push(c.s);
+            }
+        }
+        kept
+    }
+
+    /// Sets the new node's own links on `level`, merging any that other inserts already added.
+    fn connect(&self, slot: u32, level: usize, chosen: &[u32]) {
+        let _g = self.lock(slot);
+        let mut nbs = Vec::new();
+        self.neighbours(slot, level, &mut nbs);
+        if nbs.is_empty() {
+            self.write_list(slot, level, chosen);
+            return;
+        }
+        for c in chosen {
+            if !nbs.contains(c) {
+                nbs.push(*c);
+            }
+        }
+        self.write_pruned(slot, level, nbs);
+    }
+
+    /// Adds `new` to the links of `nb` on `level`, pruning with the heuristic when full.
+    fn backlink(&self, nb: u32, new: u32, level: usize) {
+        let _g = self.lock(nb);
+        let mut nbs = Vec::new();
+        self.neighbours(nb, level, &mut nbs);
+        if nbs.contains(&new) {
+            return;
+        }
+        nbs.push(new);
+        self.write_pruned(nb, level, nbs);
+    }
+
+    /// Writes `nbs` as the links of `slot` (lock held), pruned to the level's capacity.
+    fn write_pruned(&self, slot: u32, level: usize, nbs: Vec<u32>) {
+        let cap = if level == 0 { self.m0 } else { self.m };
+        if nbs.len() <= cap {
+            self.write_list(slot, level, &nbs);
+            return;
+        }
+        let mut cands: Vec<Cand> =
+            nbs.iter().map(|&s| Cand { d: self.dist_nodes(slot, s), s }).collect();
+        cands.sort_unstable();
+        let kept = self.select(&cands, cap);
+        self.write_list(slot, level, &kept);
+    }
+}
+
+fn visited_reset(v: &mut Visited, index: &HnswIndex) {
+    v.clear(index.slots());
+}

@@ -1,0 +1,297 @@
+//! Search: greedy descent through the upper levels, a beam of width `ef` on level 0, and exact
+//! search over the allowed ids when a filter is narrow.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use rayon::prelude::*;
+
+use super::distance::prefetch;
+use super::storage::Visited;
+use super::{HnswIndex, NONE};
+use crate::error::{Error, Result};
+
+/// Below this many allowed vectors, a filtered search is exact.
+pub const EXACT_MIN: usize = 2048;
+/// Below this fraction of live vectors allowed, a filtered search is exact.
+pub const EXACT_FRACTION: f64 = 0.02;
+
+/// A candidate: distance and slot, ordered by distance.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Cand {
+    pub d: f32,
+    pub s: u32,
+}
+
+impl Eq for Cand {}
+impl PartialOrd for Cand {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Cand {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.d.total_cmp(&other.d).then(self.s.cmp(&other.s))
+    }
+}
+
+/// The set of slots a filtered search may return, built by [`HnswIndex::filter`].
+#[derive(Debug)]
+pub struct Filter {
+    bits: Vec<u64>,
+    slots: Vec<u32>,
+}
+
+impl Filter {
+    #[inline]
+    fn allows(&self, slot: u32) -> bool {
+        self.bits.get(slot as usize / 64).is_some_and(|w| w >> (slot % 64) & 1 == 1)
+    }
+    /// How many live vectors the filter allows.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+    /// True when the filter allows nothing.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+}
+
+impl HnswIndex {
+    /// A filter allowing the live vectors among `ids` (unknown ids are ignored).
+    pub fn filter(&self, ids: &[u64]) -> Filter {
+        let mut bits = vec![0u64; self.slots().div_ceil(64)];
+        let mut slots = Vec::with_capacity(ids.len().min(self.len()));
+        for id in ids {
+            if let Some(&s) = self.slot_of.get(id) {
+                let w = &mut bits[s as usize / 64];
+                if *w >> (s % 64) & 1 == 0 {
+                    *w |= 1 << (s % 64);
+                    slots.push(s);
+                }
+            }
+        }
+        Filter { bits, slots }
+    }
+
+    /// Moves `cur` downhill on `level` until no neighbour is nearer to `q`.
+    pub(super) fn greedy(&self, q: &[f32], cur: &mut Cand, level: usize, buf: &mut Vec<u32>) {
+        loop {
+            let mut moved = false;
+            self.neighbours(cur.s, level, buf);
+            for &nb in buf.iter() {
+                let d = self.dist_q(q, nb);
+                if d < cur.d {
+                    *cur = Cand { d, s: nb };
+                    moved = true;
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    /// Beam search of width `ef` on `level` from `entry`; returns accepted nodes nearest first.
+    /// Nodes that `accept` refuses still route the search but are never returned.
+    pub(super) fn search_layer(
+        &self,
+        q: &[f32],
+        entry: &[Cand],
+        ef: usize,
+        level: usize,
+        visited: &mut Visited,
+        accept: &dyn Fn(u32) -> bool,
+    ) -> Vec<Cand> {
+        let mut cands: BinaryHeap<Reverse<Cand>> = BinaryHeap::with_capacity(ef * 4);
+        let mut best: BinaryHeap<Cand> = BinaryHeap::with_capacity(ef + 1);
+        for c in entry {
+            if visited.insert(c.s) {
+                cands.push(Reverse(*c));
+                if accept(c.s) {
+                    best.push(*c);
+                }
+            }
+        }
+        while best.len() > ef {
+            best.pop();
+        }
+        let mut nbs = Vec::with_capacity(self.m0);
+        let mut fresh = Vec::with_capacity(self.m0);
+        let vbytes = self.stride * 2;
+        while let Some(Reverse(c)) = cands.pop() {
+            if best.len() >= ef && best.peek().is_some_and(|w| c.d > w.d) {
+                break;
+            }
+            self.neighbours(c.s, level, &mut nbs);
+            fresh.clear();
+            for &nb in &nbs {
+                if visited.insert(nb) {
+                    fresh.push(nb);
+                }
+            }
+            if let Some(&first) = fresh.first() {
+                prefetch(self.vector(first).as_ptr(), vbytes);
+            }
+            for (i, &nb) in fresh.iter().enumerate() {
+                if let Some(&next) = fresh.get(i + 1) {
+                    prefetch(self.vector(next).as_ptr(), vbytes);
+                }
+                let d = self.dist_q(q, nb);
+                let full = best.len() >= ef;
+                if !full || best.peek().is_some_and(|w| d < w.d) {
+                    let cand = Cand { d, s: nb };
+                    cands.push(Reverse(cand));
+                    if level == 0 {
+                        prefetch(self.list(nb, 0).as_ptr(), 64);
+                    }
+                    if accept(nb) {
+                        best.push(cand);
+                        if best.len() > ef {
+                            best.pop();
+                        }
+                    }
+                }
+            }
+        }
+        best.into_sorted_vec()
+    }
+
+    /// The `k` nearest live vectors to one prepared query, nearest first.
+    fn knn(&self, q: &[f32], k: usize, ef: usize, filter: Option<&Filter>) -> Vec<Cand> {
+        if let Some(f) = filter {
+            let narrow =
+                f.len() < EXACT_MIN || (f.len() as f64) < EXACT_FRACTION * self.len() as f64;
+            if narrow {
+                return self.exact(q, k, f.slots.iter().copied());
+            }
+        }
+        let entry = match self.entry.lock() {
+            Ok(e) => *e,
+            Err(p) => *p.into_inner(),
+        };
+        if entry.node == NONE || self.is_empty() {
+            return Vec::new();
+        }
+        let mut cur = Cand { d: self.dist_q(q, entry.node), s: entry.node };
+        let mut buf = Vec::with_capacity(self.m0);
+        for level in (1..=entry.level).rev() {
+            self.greedy(q, &mut cur, level, &mut buf);
+        }
+        let mut visited = self.visited.take(self.slots());
+        let deleted = &self.deleted;
+        let found = match filter {
+            Some(f) => self.search_layer(q, &[cur], ef.max(k), 0, &mut visited, &|s| {
+                !deleted[s as usize] && f.allows(s)
+            }),
+            None => {
+                self.search_layer(q, &[cur], ef.max(k), 0, &mut visited, &|s| !deleted[s as usize])
+            }
+        };
+        self.visited.give(visited);
+        let mut found = found;
+        found.truncate(k);
+        found
+    }
+
+    /// Exact `k` nearest among `slots` (skipping tombstones).
+    fn exact(&self, q: &[f32], k: usize, slots: impl Iterator<Item = u32>) -> Vec<Cand> {
+        let mut best: BinaryHeap<Cand> = BinaryHeap::with_capacity(k + 1);
+        for s in slots {
+            if self.deleted[s as usize] {
+                continue;
+            }
+            let d = self.dist_q(q, s);
+            if best.len() < k || best.peek().is_some_and(|w| d < w.d) {
+                best.push(Cand { d, s });
+                if best.len() > k {
+                    best.pop();
+                }
+            }
+        }
+        best.into_sorted_vec()
+    }
+
+    /// Checks `k` and `ef` and the queries; returns the ef to use.
+    fn check_search(
+        &self,
+        queries: &[f32],
+        rows: usize,
+        k: usize,
+        ef: Option<usize>,
+    ) -> Result<usize> {
+        if k == 0 {
+            return Err(Error::invalid("k must be >= 1"));
+        }
+        if k > self.len() {
+            return Err(Error::invalid(format!(
+                "k={k} is larger than the number of vectors in the index ({})",
+                self.len()
+            )));
+        }
+        let ef = ef.unwrap_or(64).max(k);
+        if ef > 100_000 {
+            return Err(Error::invalid(format!("ef must be <= 100000, got {ef}")));
+        }
+        self.validate(queries, rows, "queries")?;
+        Ok(ef)
+    }
+
+    /// The `k` nearest neighbours of each of `rows` queries (row-major `rows x dim`), searched
+    /// in parallel. Returns ids and distances, `rows x k`, nearest first; a row with fewer
+    /// than `k` results (a narrow filter) is padded with id `u64::MAX` and distance infinity.
+    pub fn search(
+        &self,
+        queries: &[f32],
+        rows: usize,
+        k: usize,
+        ef: Option<usize>,
+        filter: Option<&Filter>,
+    ) -> Result<(Vec<u64>, Vec<f32>)> {
+        let ef = self.check_search(queries, rows, k, ef)?;
+        let mut ids = vec![u64::MAX; rows * k];
+        let mut dists = vec![f32::INFINITY; rows * k];
+        let run = |(row, (ids, dists)): (&[f32], (&mut [u64], &mut [f32]))| {
+            let mut q = Vec::with_capacity(self.stride);
+            self.prepare(row, &mut q);
+            for (i, c) in self.knn(&q, k, ef, filter).into_iter().enumerate() {
+                ids[i] = self.ids[c.s as usize];
+                dists[i] = c.d;
+            }
+        };
+        if rows <= 1 {
+            queries
+                .chunks_exact(self.dim)
+                .zip(ids.chunks_exact_mut(k).zip(dists.chunks_exact_mut(k)))
+                .for_each(run);
+        } else {
+            queries
+                .par_chunks_exact(self.dim)
+                .zip(ids.par_chunks_exact_mut(k).zip(dists.par_chunks_exact_mut(k)))
+                .for_each(run);
+        }
+        Ok((ids, dists))
+    }
+
+    /// Exact nearest neighbours by brute force over every live vector (for tests and as ground
+    /// truth); same shape and padding as [`HnswIndex::search`].
+    pub fn search_exact(
+        &self,
+        queries: &[f32],
+        rows: usize,
+        k: usize,
+    ) -> Result<(Vec<u64>, Vec<f32>)> {
+        self.check_search(queries, rows, k, None)?;
+        let mut ids = vec![u64::MAX; rows * k];
+        let mut dists = vec![f32::INFINITY; rows * k];
+        let mut q = Vec::with_capacity(self.stride);
+        for (r, row) in queries.chunks_exact(self.dim).enumerate() {
+            self.prepare(row, &mut q);
+            for (i, c) in self.exact(&q, k, 0..self.slots() as u32).into_iter().enumerate() {
+                ids[r * k + i] = self.ids[c.s as usize];
+                dists[r * k + i] = c.d;
+            }
+        }
+        Ok((ids, dists))
+    }
+}

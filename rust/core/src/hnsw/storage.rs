@@ -1,0 +1,226 @@
+//! Slot storage: neighbour lists as atomic words, per-node write locks, visited sets.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+
+use super::distance::f32_to_f16;
+use super::{HnswIndex, NONE};
+use crate::error::{Error, Result};
+
+/// Bit 31 of a node's level-0 count word: the node's write lock.
+const LOCK: u32 = 1 << 31;
+
+/// Holds a node's write lock until dropped.
+pub(super) struct NodeGuard<'a> {
+    word: &'a AtomicU32,
+}
+
+impl Drop for NodeGuard<'_> {
+    fn drop(&mut self) {
+        self.word.fetch_and(!LOCK, Ordering::Release);
+    }
+}
+
+impl HnswIndex {
+    /// The neighbour list of `slot` on `level`: a count word, then the neighbours.
+    #[inline]
+    pub(super) fn list(&self, slot: u32, level: usize) -> &[AtomicU32] {
+        if level == 0 {
+            let at = slot as usize * (1 + self.m0);
+            &self.links0[at..at + 1 + self.m0]
+        } else {
+            let at = self.upper_at[slot as usize] as usize + (level - 1) * (1 + self.m);
+            &self.upper[at..at + 1 + self.m]
+        }
+    }
+
+    /// Copies the neighbours of `slot` on `level` into `out`. Lock-free: a list being rewritten
+    /// may be seen half old, half new, and every entry either way is a valid node.
+    #[inline]
+    pub(super) fn neighbours(&self, slot: u32, level: usize, out: &mut Vec<u32>) {
+        out.clear();
+        // A reused slot may sit lower than stale links from its previous life suggest.
+        if level > self.levels[slot as usize] as usize {
+            return;
+        }
+        let list = self.list(slot, level);
+        let n = ((list[0].load(Ordering::Acquire) & !LOCK) as usize).min(list.len() - 1);
+        out.extend(list[1..1 + n].iter().map(|a| a.load(Ordering::Relaxed)));
+    }
+
+    /// Takes the write lock of `slot` (all its levels).
+    pub(super) fn lock(&self, slot: u32) -> NodeGuard<'_> {
+        let word = &self.links0[slot as usize * (1 + self.m0)];
+        let mut spins = 0u32;
+        loop {
+            let cur = word.load(Ordering::Relaxed);
+            if cur & LOCK == 0
+                && word
+                    .compare_exchange_weak(cur, cur | LOCK, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return NodeGuard { word };
+            }
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    /// Rewrites the neighbours of `slot` on `level`; the caller holds the node's lock.
+    pub(super) fn write_list(&self, slot: u32, level: usize, items: &[u32]) {
+        let list = self.list(slot, level);
+        for (cell, v) in list[1..].iter().zip(items) {
+            cell.store(*v, Ordering::Relaxed);
+        }
+        let count = items.len().min(list.len() - 1) as u32;
+        // Level 0's count word carries the lock bit, which stays set until the guard drops.
+        let lock = if level == 0 { LOCK } else { 0 };
+        list[0].store(count | lock, Ordering::Release);
+    }
+
+    /// Claims a slot for a new vector: a freed one (never the entry point) or a fresh one.
+    /// Writes its vector, level and empty lists; the graph links come later.
+    pub(super) fn claim_slot(&mut self, id: u64, row: &[f32], level: usize) -> Result<u32> {
+        let entry = self.entry.get_mut().map(|e| e.node).unwrap_or(NONE);
+        let reuse = self.free.iter().rposition(|s| *s != entry).map(|i| self.free.swap_remove(i));
+        let slot = match reuse {
+            Some(s) => s,
+            None => {
+                let s = u32::try_from(self.ids.len())
+                    .ok()
+                    .filter(|s| *s < NONE)
+                    .ok_or_else(|| Error::invalid("the index is full (2^32 - 1 slots)"))?;
+                self.vectors.resize(self.vectors.len() + self.stride, 0);
+                self.scales.push(0.0);
+                self.levels.push(0);
+                self.links0.extend((0..1 + self.m0).map(|_| AtomicU32::new(0)));
+                self.upper_at.push(NONE);
+                self.ids.push(0);
+                self.deleted.push(false);
+                s
+            }
+        };
+        let i = slot as usize;
+        self.encode(row, i);
+        self.levels[i] = level as u8;
+        *self.links0[i * (1 + self.m0)].get_mut() = 0;
+        self.upper_at[i] = NONE;
+        if level > 0 {
+            let at = u32::try_from(self.upper.len())
+                .ok()
+                .filter(|a| *a < NONE)
+                .ok_or_else(|| Error::invalid("the index is full (upper links)"))?;
+            self.upper.extend((0..level * (1 + self.m)).map(|_| AtomicU32::new(0)));
+            self.upper_at[i] = at;
+        }
+        self.ids[i] = id;
+        self.deleted[i] = false;
+        self.slot_of.insert(id, slot);
+        Ok(slot)
+    }
+
+    /// Stores `row` in slot `i` as a scale and half floats in [-1, 1] (normalised first under
+    /// cosine).
+    fn encode(&mut self, row: &[f32], i: usize) {
+        let mut max = row.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+        if self.metric == super::Metric::Cosine {
+            let norm = row.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
+            max = (f64::from(max) / norm) as f32;
+            let scale = (norm * f64::from(max)) as f32;
+            self.write_halves(row, i, scale);
+            self.scales[i] = max;
+        } else {
+            let scale = if max > 0.0 { max } else { 1.0 };
+            self.write_halves(row, i, scale);
+            self.scales[i] = scale;
+        }
+    }
+
+    fn write_halves(&mut self, row: &[f32], i: usize, divisor: f32) {
+        let out = &mut self.vectors[i * self.stride..(i + 1) * self.stride];
+        let inv = 1.0 / divisor;
+        for (o, x) in out.iter_mut().zip(row) {
+            *o = f32_to_f16(x * inv);
+        }
+        out[row.len()..].fill(0);
+    }
+
+    /// Draws a level from the exponential distribution with rate `ln(M)`.
+    pub(super) fn draw_level(&mut self) -> usize {
+        // splitmix64: small, fast and reproducible across platforms.
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        let u = ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        let level = -u.ln() / (self.m as f64).ln();
+        (level as usize).min(super::MAX_LEVEL)
+    }
+
+    /// Slot count (live and tombstoned).
+    pub(super) fn slots(&self) -> usize {
+        self.ids.len()
+    }
+}
+
+/// Nodes seen by one search: a generation stamp per slot, so clearing is O(1).
+pub(super) struct Visited {
+    marks: Vec<u16>,
+    stamp: u16,
+}
+
+impl Visited {
+    /// Forgets every mark (O(1) but for a rare full wipe).
+    pub(super) fn clear(&mut self, slots: usize) {
+        self.reset(slots);
+    }
+
+    fn reset(&mut self, slots: usize) {
+        if self.marks.len() < slots {
+            self.marks.resize(slots, 0);
+        }
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.marks.fill(0);
+            self.stamp = 1;
+        }
+    }
+
+    /// Marks `slot`; true when it was not marked before.
+    #[inline]
+    pub(super) fn insert(&mut self, slot: u32) -> bool {
+        let m = &mut self.marks[slot as usize];
+        if *m == self.stamp {
+            false
+        } else {
+            *m = self.stamp;
+            true
+        }
+    }
+}
+
+/// Visited sets reused across searches, one per concurrent search.
+#[derive(Default)]
+pub(super) struct VisitedPool {
+    free: Mutex<Vec<Visited>>,
+}
+
+impl VisitedPool {
+    pub(super) fn take(&self, slots: usize) -> Visited {
+        let got = self.free.lock().ok().and_then(|mut f| f.pop());
+        let mut v = got.unwrap_or(Visited { marks: Vec::new(), stamp: 0 });
+        v.reset(slots);
+        v
+    }
+
+    pub(super) fn give(&self, v: Visited) {
+        if let Ok(mut f) = self.free.lock() {
+            f.push(v);
+        }
+    }
+}
