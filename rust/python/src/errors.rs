@@ -32,6 +32,13 @@ pub fn to_py(err: Error) -> PyErr {
     })
 }
 
+static INVALID_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// Raises `InvalidTypeError` (a `TypeError`) with `msg`.
+pub fn invalid_type(msg: impl Into<String>) -> PyErr {
+    Python::attach(|py| raise(py, &INVALID_TYPE, "InvalidTypeError", msg.into()))
+}
+
 /// Raises `InvalidArgumentError` (a `ValueError`) with `msg`.
 pub fn invalid(msg: impl Into<String>) -> PyErr {
     to_py(Error::InvalidArgument(msg.into()))

@@ -153,7 +153,10 @@ impl HnswIndex {
         self.write_pruned(slot, level, nbs);
     }
 
-    /// Adds `new` to the links of `nb` on `level`, pruning with the heuristic when full.
+    /// Adds `new` to the links of `nb` on `level`. A full list is updated incrementally: the
+    /// list already satisfies the selection heuristic, so `new` only has to pass against the
+    /// nearer links, and the farther links only have to be rechecked against `new`. That is
+    /// O(M) distances instead of the O(M^2) of rerunning the heuristic over the whole list.
     fn backlink(&self, nb: u32, new: u32, level: usize) {
         let _g = self.lock(nb);
         let mut nbs = Vec::new();
@@ -161,8 +164,26 @@ impl HnswIndex {
         if nbs.contains(&new) {
             return;
         }
-        nbs.push(new);
-        self.write_pruned(nb, level, nbs);
+        let cap = if level == 0 { self.m0 } else { self.m };
+        if nbs.len() < cap {
+            nbs.push(new);
+            self.write_list(nb, level, &nbs);
+            return;
+        }
+        let d_new = self.dist_nodes(nb, new);
+        let mut cands: Vec<Cand> =
+            nbs.iter().map(|&s| Cand { d: self.dist_nodes(nb, s), s }).collect();
+        cands.sort_unstable();
+        let p = cands.partition_point(|c| c.d <= d_new);
+        if cands[..p].iter().any(|c| self.dist_nodes(new, c.s) < d_new) {
+            return;
+        }
+        let mut out: Vec<u32> = Vec::with_capacity(cap + 1);
+        out.extend(cands[..p].iter().map(|c| c.s));
+        out.push(new);
+        out.extend(cands[p..].iter().filter(|c| self.dist_nodes(c.s, new) >= c.d).map(|c| c.s));
+        out.truncate(cap);
+        self.write_list(nb, level, &out);
     }
 
     /// Writes `nbs` as the links of `slot` (lock held), pruned to the level's capacity.
