@@ -6,6 +6,7 @@
 use pyo3::prelude::*;
 
 mod convert;
+mod embed;
 #[allow(dead_code)] // used by the engine bindings (keyword, hnsw, compress) as they land
 mod errors;
 mod hnsw;
@@ -17,5 +18,6 @@ fn ferromem_core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     tokens::register(m)?;
     hnsw::register(m)?;
+    embed::register(m)?;
     Ok(())
 }
