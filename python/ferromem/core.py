@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ._core import count_tokens, count_tokens_many
+from ._core import KeywordIndex, count_tokens, count_tokens_many
 
-__all__ = ["count_tokens", "count_tokens_many"]
+__all__ = ["KeywordIndex", "count_tokens", "count_tokens_many"]

@@ -5,7 +5,10 @@
 //! (`ferromem-python`) only converts, releases the GIL and maps errors.
 
 pub mod error;
+pub mod keyword;
 pub mod snapshot;
+pub mod stem;
+pub mod text;
 pub mod tokens;
 
 pub use error::{Error, Result};
