@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from ._core import HnswIndex, count_tokens, count_tokens_many, hash_embed
+from ._core import HnswIndex, KeywordIndex, count_tokens, count_tokens_many, hash_embed
 
-__all__ = ["HnswIndex", "count_tokens", "count_tokens_many", "hash_embed"]
+__all__ = ["HnswIndex", "KeywordIndex", "count_tokens", "count_tokens_many", "hash_embed"]

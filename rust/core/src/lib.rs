@@ -7,7 +7,10 @@
 pub mod embed;
 pub mod error;
 pub mod hnsw;
+pub mod keyword;
 pub mod snapshot;
+pub mod stem;
+pub mod text;
 pub mod tokens;
 
 pub use error::{Error, Result};

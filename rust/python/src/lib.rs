@@ -10,6 +10,7 @@ mod embed;
 #[allow(dead_code)] // used by the engine bindings (keyword, hnsw, compress) as they land
 mod errors;
 mod hnsw;
+mod keyword;
 mod tokens;
 
 #[pymodule]
@@ -19,5 +20,6 @@ fn ferromem_core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tokens::register(m)?;
     hnsw::register(m)?;
     embed::register(m)?;
+    keyword::register(m)?;
     Ok(())
 }
