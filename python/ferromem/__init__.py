@@ -6,7 +6,7 @@ are in :mod:`ferromem.core`.
 
 from __future__ import annotations
 
-from . import core
+from . import core, embedders
 from ._core import __version__
 from .base import MemoryBackend
 from .errors import (
@@ -25,6 +25,7 @@ from .memories.buffer import BufferMemory
 from .memories.dict_memory import DictMemory
 from .memories.indexed import IndexedMemory
 from .memories.json_file import JSONFileMemory, PersistentMemory
+from .memories.vector import VectorMemory
 from .message import ALL_SESSIONS, Hit, Message
 
 __all__ = [
@@ -47,6 +48,8 @@ __all__ = [
     "StorageError",
     "SummarizerError",
     "UnknownIdError",
+    "VectorMemory",
     "__version__",
     "core",
+    "embedders",
 ]

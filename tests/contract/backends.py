@@ -19,6 +19,8 @@ BACKENDS: dict[str, Callable[[Path], Factory]] = {
     "buffer": lambda d: lambda **kw: ferromem.BufferMemory(max_tokens=1_000_000, **kw),
     "jsonfile": lambda d: lambda **kw: ferromem.JSONFileMemory(d / "memory.json", **kw),
     "indexed": lambda d: lambda **kw: ferromem.IndexedMemory(**kw),
+    "vector": lambda d: lambda **kw: ferromem.VectorMemory(**kw),
+    "vector-hybrid": lambda d: lambda **kw: ferromem.VectorMemory(hybrid=True, **kw),
 }
 
 
