@@ -23,10 +23,21 @@ def hash_embed(texts: Iterable[str], dim: int = 1024) -> npt.NDArray[np.float32]
 
 @final
 class HnswIndex:
-    """An HNSW index of uint64-keyed float32 vectors (see API.md)."""
+    """An HNSW index of uint64-keyed float32 vectors (see API.md).
+
+    Vectors are stored as half floats with a per-vector scale. While the stored vectors take
+    at most ``full_scan_bytes`` (default 4 MiB) searches are exact scans; ``0`` always uses the
+    graph.
+    """
 
     def __new__(
-        cls, dim: int, metric: str = "cosine", M: int = 16, ef_construction: int = 200
+        cls,
+        dim: int,
+        metric: str = "cosine",
+        M: int = 16,
+        ef_construction: int = 200,
+        *,
+        full_scan_bytes: int | None = None,
     ) -> HnswIndex: ...
     def add(self, ids: npt.ArrayLike | Sequence[int], vectors: npt.ArrayLike) -> None: ...
     def remove(self, ids: npt.ArrayLike | Sequence[int]) -> None: ...

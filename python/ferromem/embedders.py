@@ -204,9 +204,7 @@ def embed_checked(
         ) from e
     if out.ndim != 2 or out.shape[0] != len(texts) or (dim is not None and out.shape[1] != dim):
         want = f"({len(texts)}, {dim if dim is not None else 'dim'})"
-        raise InvalidArgumentError(
-            f"embedder {name} returned shape {out.shape}, expected {want}"
-        )
+        raise InvalidArgumentError(f"embedder {name} returned shape {out.shape}, expected {want}")
     if out.size and not np.isfinite(out).all():
         raise InvalidArgumentError(f"embedder {name} returned NaN or infinite values")
     return out

@@ -142,17 +142,28 @@ fn usize_arg(v: i64, name: &str) -> PyResult<usize> {
 #[pymethods]
 impl PyHnswIndex {
     #[new]
-    #[pyo3(signature = (dim, metric = "cosine", M = 16, ef_construction = 200))]
+    #[pyo3(signature = (dim, metric = "cosine", M = 16, ef_construction = 200, *, full_scan_bytes = None))]
     #[allow(non_snake_case)]
-    fn new(dim: i64, metric: &str, M: i64, ef_construction: i64) -> PyResult<Self> {
+    fn new(
+        dim: i64,
+        metric: &str,
+        M: i64,
+        ef_construction: i64,
+        full_scan_bytes: Option<i64>,
+    ) -> PyResult<Self> {
         let metric = Metric::parse(metric).map_err(to_py)?;
-        let index = HnswIndex::new(
+        let mut index = HnswIndex::new(
             usize_arg(dim, "dim")?,
             metric,
             usize_arg(M, "M")?,
             usize_arg(ef_construction, "ef_construction")?,
         )
         .map_err(to_py)?;
+        if let Some(bytes) = full_scan_bytes {
+            let bytes = usize::try_from(bytes)
+                .map_err(|_| invalid(format!("full_scan_bytes must be >= 0, got {bytes}")))?;
+            index.set_full_scan_bytes(bytes);
+        }
         Ok(PyHnswIndex { inner: RwLock::new(index) })
     }
 

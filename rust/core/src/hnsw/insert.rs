@@ -11,6 +11,8 @@ use crate::error::Result;
 
 /// Batches smaller than this are linked on the calling thread.
 const PARALLEL_MIN: usize = 32;
+/// Lists a node is forced into when every neighbour's heuristic rejected it.
+const FORCED_LINKS: usize = 3;
 
 impl HnswIndex {
     /// Adds `ids.len()` vectors (row-major, `ids.len() x dim`). An id already present is
@@ -104,8 +106,16 @@ impl HnswIndex {
             });
             let chosen = self.select(&found, self.m);
             self.connect(slot, l, &chosen);
+            let mut linked = false;
             for &nb in &chosen {
-                self.backlink(nb, slot, l);
+                linked |= self.backlink(nb, slot, l);
+            }
+            if !linked {
+                // Every neighbour pruned the new node away (an outlier beside a tight cluster):
+                // force it into the nearest few lists, or nothing would ever lead to it.
+                for &nb in chosen.iter().take(FORCED_LINKS) {
+                    self.force_backlink(nb, slot, l);
+                }
             }
             if !found.is_empty() {
                 eps = found;
@@ -157,18 +167,19 @@ impl HnswIndex {
     /// list already satisfies the selection heuristic, so `new` only has to pass against the
     /// nearer links, and the farther links only have to be rechecked against `new`. That is
     /// O(M) distances instead of the O(M^2) of rerunning the heuristic over the whole list.
-    fn backlink(&self, nb: u32, new: u32, level: usize) {
+    /// Returns whether `nb` now links to `new`.
+    fn backlink(&self, nb: u32, new: u32, level: usize) -> bool {
         let _g = self.lock(nb);
         let mut nbs = Vec::new();
         self.neighbours(nb, level, &mut nbs);
         if nbs.contains(&new) {
-            return;
+            return true;
         }
         let cap = if level == 0 { self.m0 } else { self.m };
         if nbs.len() < cap {
             nbs.push(new);
             self.write_list(nb, level, &nbs);
-            return;
+            return true;
         }
         let d_new = self.dist_nodes(nb, new);
         let mut cands: Vec<Cand> =
@@ -176,7 +187,7 @@ impl HnswIndex {
         cands.sort_unstable();
         let p = cands.partition_point(|c| c.d <= d_new);
         if cands[..p].iter().any(|c| self.dist_nodes(new, c.s) < d_new) {
-            return;
+            return false;
         }
         let mut out: Vec<u32> = Vec::with_capacity(cap + 1);
         out.extend(cands[..p].iter().map(|c| c.s));
@@ -184,6 +195,28 @@ impl HnswIndex {
         out.extend(cands[p..].iter().filter(|c| self.dist_nodes(c.s, new) >= c.d).map(|c| c.s));
         out.truncate(cap);
         self.write_list(nb, level, &out);
+        true
+    }
+
+    /// Puts `new` in the links of `nb`, evicting the farthest link when the list is full.
+    fn force_backlink(&self, nb: u32, new: u32, level: usize) {
+        let _g = self.lock(nb);
+        let mut nbs = Vec::new();
+        self.neighbours(nb, level, &mut nbs);
+        if nbs.contains(&new) {
+            return;
+        }
+        let cap = if level == 0 { self.m0 } else { self.m };
+        if nbs.len() >= cap {
+            let far = (0..nbs.len()).max_by(|&a, &b| {
+                self.dist_nodes(nb, nbs[a]).total_cmp(&self.dist_nodes(nb, nbs[b]))
+            });
+            if let Some(i) = far {
+                nbs.swap_remove(i);
+            }
+        }
+        nbs.push(new);
+        self.write_list(nb, level, &nbs);
     }
 
     /// Writes `nbs` as the links of `slot` (lock held), pruned to the level's capacity.

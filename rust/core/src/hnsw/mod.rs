@@ -67,6 +67,7 @@ pub struct HnswIndex {
     entry: Mutex<Entry>,
     rng: u64,
     visited: VisitedPool,
+    full_scan_bytes: usize,
 }
 
 impl std::fmt::Debug for HnswIndex {
@@ -118,6 +119,7 @@ impl HnswIndex {
             entry: Mutex::new(Entry { node: NONE, level: 0 }),
             rng: 0x9E37_79B9_7F4A_7C15,
             visited: VisitedPool::default(),
+            full_scan_bytes: search::FULL_SCAN_BYTES,
         })
     }
 
@@ -125,6 +127,12 @@ impl HnswIndex {
     pub fn with_kernels(mut self, kernels: Kernels) -> Self {
         self.kernels = kernels;
         self
+    }
+
+    /// Searches exactly while the stored vectors take at most `bytes` (0: always use the
+    /// graph). Not saved with the index.
+    pub fn set_full_scan_bytes(&mut self, bytes: usize) {
+        self.full_scan_bytes = bytes;
     }
 
     /// Dimension of the vectors.

@@ -11,6 +11,10 @@ use super::storage::Visited;
 use super::{HnswIndex, NONE};
 use crate::error::{Error, Result};
 
+/// By default, an index whose vectors take at most this many bytes is searched exactly (as Qdrant's
+/// `full_scan_threshold`): a scan that small costs well under a millisecond, and it cannot
+/// miss an outlier that the graph's pruning left with no inbound link.
+pub const FULL_SCAN_BYTES: usize = 4 << 20;
 /// Below this many allowed vectors, a filtered search is exact.
 pub const EXACT_MIN: usize = 2048;
 /// Below this fraction of live vectors allowed, a filtered search is exact.
@@ -165,6 +169,12 @@ impl HnswIndex {
             if narrow {
                 return self.exact(q, k, f.slots.iter().copied());
             }
+        }
+        if self.slots() * self.stride * 2 <= self.full_scan_bytes {
+            return match filter {
+                Some(f) => self.exact(q, k, f.slots.iter().copied()),
+                None => self.exact(q, k, 0..self.slots() as u32),
+            };
         }
         let entry = match self.entry.lock() {
             Ok(e) => *e,

@@ -2,6 +2,14 @@
 
 use super::*;
 
+impl HnswIndex {
+    /// The index with the small-index full scan off, so that tests exercise the graph.
+    fn graph_only(mut self) -> Self {
+        self.set_full_scan_bytes(0);
+        self
+    }
+}
+
 struct Rng(u64);
 impl Rng {
     fn next(&mut self) -> f32 {
@@ -79,7 +87,7 @@ fn recall_against_f64_brute_force_for_every_metric() {
     let queries = near(&data, dim, 50, 99);
     let ids: Vec<u64> = (0..n as u64).collect();
     for metric in [Metric::Cosine, Metric::InnerProduct, Metric::L2] {
-        let mut index = HnswIndex::new(dim, metric, 16, 100).unwrap();
+        let mut index = HnswIndex::new(dim, metric, 16, 100).unwrap().graph_only();
         index.add(&ids, &data).unwrap();
         assert_eq!(index.len(), n);
         let (got, dists) = index.search(&queries, 50, k, Some(100), None).unwrap();
@@ -102,7 +110,8 @@ fn every_kernel_set_builds_a_good_graph() {
     let queries = near(&data, dim, 30, 4);
     let ids: Vec<u64> = (0..n as u64).collect();
     for kernels in Kernels::available() {
-        let mut index = HnswIndex::new(dim, Metric::Cosine, 8, 64).unwrap().with_kernels(kernels);
+        let mut index =
+            HnswIndex::new(dim, Metric::Cosine, 8, 64).unwrap().graph_only().with_kernels(kernels);
         index.add(&ids, &data).unwrap();
         let rec = recall(&index, &queries, 30, 10, 64);
         assert!(rec >= 0.95, "{kernels:?}: recall {rec}");
@@ -113,7 +122,7 @@ fn every_kernel_set_builds_a_good_graph() {
 fn incremental_single_inserts_match_batch_quality() {
     let (n, dim) = (800, 24);
     let data = clustered(n, dim, 5);
-    let mut index = HnswIndex::new(dim, Metric::L2, 12, 80).unwrap();
+    let mut index = HnswIndex::new(dim, Metric::L2, 12, 80).unwrap().graph_only();
     for (i, row) in data.chunks_exact(dim).enumerate() {
         index.add(&[i as u64 * 3], row).unwrap();
     }
@@ -125,7 +134,7 @@ fn narrow_filters_are_exact_and_broad_ones_keep_recall() {
     let (n, dim, k) = (4000, 32, 10);
     let data = clustered(n, dim, 7);
     let ids: Vec<u64> = (0..n as u64).map(|i| i + 1000).collect();
-    let mut index = HnswIndex::new(dim, Metric::Cosine, 16, 100).unwrap();
+    let mut index = HnswIndex::new(dim, Metric::Cosine, 16, 100).unwrap().graph_only();
     index.add(&ids, &data).unwrap();
     let q = &clustered(1, dim, 8)[..];
     // 30 allowed ids: exact search over them, padded past what exists.
@@ -162,7 +171,7 @@ fn removal_hides_ids_and_frees_slots_for_reuse() {
     let (n, dim) = (1200, 16);
     let data = clustered(n, dim, 9);
     let ids: Vec<u64> = (0..n as u64).collect();
-    let mut index = HnswIndex::new(dim, Metric::L2, 8, 60).unwrap();
+    let mut index = HnswIndex::new(dim, Metric::L2, 8, 60).unwrap().graph_only();
     index.add(&ids, &data).unwrap();
     let slots = index.slots();
     let gone: Vec<u64> = (0..n as u64).step_by(2).collect();
@@ -190,7 +199,7 @@ fn removal_hides_ids_and_frees_slots_for_reuse() {
 #[test]
 fn duplicate_ids_replace_and_last_row_wins() {
     let dim = 8;
-    let mut index = HnswIndex::new(dim, Metric::L2, 4, 20).unwrap();
+    let mut index = HnswIndex::new(dim, Metric::L2, 4, 20).unwrap().graph_only();
     let a = vec![1.0f32; dim];
     let b = vec![-1.0f32; dim];
     let both: Vec<f32> = a.iter().chain(&b).copied().collect();
@@ -207,7 +216,7 @@ fn duplicate_ids_replace_and_last_row_wins() {
 #[test]
 fn bad_input_is_refused_and_changes_nothing() {
     let dim = 4;
-    let mut index = HnswIndex::new(dim, Metric::Cosine, 4, 20).unwrap();
+    let mut index = HnswIndex::new(dim, Metric::Cosine, 4, 20).unwrap().graph_only();
     index.add(&[1, 2], &[1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0]).unwrap();
     let cases: Vec<(Vec<u64>, Vec<f32>, &str)> = vec![
         (vec![3], vec![1.0, 2.0, 3.0], "dim"),
@@ -234,7 +243,7 @@ fn save_load_round_trips_and_damage_is_refused() {
     let (n, dim) = (600, 20);
     let data = clustered(n, dim, 11);
     let ids: Vec<u64> = (0..n as u64).map(|i| i * 11).collect();
-    let mut index = HnswIndex::new(dim, Metric::InnerProduct, 8, 40).unwrap();
+    let mut index = HnswIndex::new(dim, Metric::InnerProduct, 8, 40).unwrap().graph_only();
     index.add(&ids, &data).unwrap();
     index.remove(&ids[..50]).unwrap();
     index.add(&[999_999], &data[..dim]).unwrap();
