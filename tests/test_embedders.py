@@ -131,7 +131,7 @@ def test_openai_embedder_retries_then_succeeds_or_gives_up(server: _Server) -> N
 def test_openai_embedder_client_errors_and_dead_servers(server: _Server) -> None:
     server.status = 400
     e = OpenAIEmbedder("m", base_url=server.url, max_retries=3, backoff=0.01)
-    with pytest.raises(InvalidArgumentError, match="HTTP 400.*bad model"):
+    with pytest.raises(InvalidArgumentError, match=r"HTTP 400.*bad model"):
         e(["x"])
     assert len(server.requests) == 1, "a 4xx answer is not retried"
     url = server.url

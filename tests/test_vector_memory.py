@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 from ferromem import ALL_SESSIONS, InvalidArgumentError, InvalidTypeError, VectorMemory
@@ -114,7 +116,7 @@ def test_hybrid_fuses_keyword_and_vector_rankings() -> None:
             m.add_message("user", t)
     h = hybrid.search("Whiskers cat")
     assert {x.message.content for x in h[:2]} == {texts[0], texts[2]}
-    assert all(a.score >= b.score for a, b in zip(h, h[1:], strict=False))
+    assert all(a.score >= b.score for a, b in itertools.pairwise(h))
     assert hybrid.get_stats()["hybrid"] is True
     # Removing a message removes it from both rankings.
     victim = next(x.message for x in h if x.message.content == texts[2])

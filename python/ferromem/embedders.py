@@ -72,7 +72,7 @@ class SentenceTransformerEmbedder:
         batch_size: int = 64,
     ) -> None:
         try:
-            from sentence_transformers import SentenceTransformer
+            from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
         except ImportError as e:  # pragma: no cover - depends on the environment
             raise BackendUnavailableError(
                 "SentenceTransformerEmbedder needs sentence-transformers: "
