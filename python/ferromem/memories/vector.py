@@ -19,9 +19,6 @@ from .in_memory import InMemoryBackend
 
 __all__ = ["VectorMemory"]
 
-#: Reciprocal rank fusion constant (Cormack et al., 2009): rank r adds 1 / (RRF_K + r).
-RRF_K = 60
-
 
 def _positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
@@ -38,9 +35,13 @@ class VectorMemory(InMemoryBackend):
     built-in :class:`~ferromem.embedders.HashingEmbedder` (no model, no network). A hit's score
     is the similarity ``1 - distance`` for ``cosine`` and ``ip``, ``1 / (1 + distance)`` for
     ``l2``; hits below ``similarity_threshold`` (or below the embedder's ``min_similarity``
-    noise floor) are dropped, and at most ``max_results`` come back per search. With
-    ``hybrid=True`` the vector ranking is fused with a BM25 keyword ranking by reciprocal rank
-    fusion, and the score is the fused score.
+    noise floor) are dropped, and at most ``max_results`` come back per search.
+
+    With ``hybrid=True`` the vector ranking is fused with a BM25 ranking from the Rust keyword
+    index: each ranking's scores are scaled to its best hit and mixed ``keyword_weight : 1 -
+    keyword_weight``, and every hit lends ``neighbour_weight`` of its score to the turns right
+    before and after it in its session (in a dialogue the answer sits next to the question).
+    The score is the fused score.
 
     Session scoping is exact: a search is filtered to the session's vectors inside the index
     (exact search when the session is a small part of the index). Texts that embed to the zero
@@ -59,6 +60,8 @@ class VectorMemory(InMemoryBackend):
         ef_construction: int = 200,
         ef_search: int = 64,
         hybrid: bool = False,
+        keyword_weight: float = 0.8,
+        neighbour_weight: float = 0.4,
         session_id: str = DEFAULT_SESSION,
         token_counter: TokenCounter | None = None,
     ) -> None:
@@ -93,6 +96,13 @@ class VectorMemory(InMemoryBackend):
         self.ef_construction = _positive_int(ef_construction, "ef_construction")
         self.ef_search = _positive_int(ef_search, "ef_search")
         self.hybrid = bool(hybrid)
+        for name, w in (("keyword_weight", keyword_weight), ("neighbour_weight", neighbour_weight)):
+            if isinstance(w, bool) or not isinstance(w, (int, float)):
+                raise InvalidTypeError(f"{name} must be a float, not {type(w).__name__}")
+            if not 0.0 <= w <= 1.0:
+                raise InvalidArgumentError(f"{name} must be in [0, 1], got {w}")
+        self.keyword_weight = float(keyword_weight)
+        self.neighbour_weight = float(neighbour_weight)
         floor = getattr(self.embedder, "min_similarity", None)
         self._noise_floor = float(floor) if isinstance(floor, (int, float)) else None
         self._index: HnswIndex | None = None
@@ -239,18 +249,34 @@ class VectorMemory(InMemoryBackend):
         if self._keywords is None:
             ranked = self._vector_ranking(query, allowed, n)
             return [Hit(self._by_key[key], score) for key, score in ranked]
-        # Hybrid: each ranking contributes 1 / (RRF_K + rank); deeper lists than `n` let a turn
-        # that both rankings place fairly high overtake one that only one ranking likes.
-        depth = max(4 * n, 30)
+        # Hybrid: each ranking's scores, scaled to its best hit, are mixed with weights
+        # keyword_weight : 1 - keyword_weight; then each hit lends neighbour_weight of its
+        # score to the turns just before and after it in its session, because in a dialogue
+        # the turn that answers is so often next to the one that matches the words.
+        depth = max(4 * n, 50)
+        allowed_set = None if allowed is None else set(allowed.tolist())
+        by_key = self._by_key
         fused: dict[int, float] = {}
-        for ranking in (
-            self._vector_ranking(query, allowed, depth),
-            self._keyword_ranking(query, sessions, allowed, depth),
+        for weight, ranking in (
+            (self.keyword_weight, self._keyword_ranking(query, sessions, allowed, depth)),
+            (1.0 - self.keyword_weight, self._vector_ranking(query, allowed, depth)),
         ):
-            for rank, (key, _) in enumerate(ranking):
-                fused[key] = fused.get(key, 0.0) + 1.0 / (RRF_K + rank + 1)
+            if not ranking or ranking[0][1] <= 0 or weight <= 0:
+                continue
+            scale = weight / ranking[0][1]
+            for key, score in ranking:
+                x = score * scale
+                fused[key] = fused.get(key, 0.0) + x
+                sid = by_key[key].session_id
+                for near in (key - 1, key + 1):
+                    m = by_key.get(near)
+                    if m is None or m.session_id != sid:
+                        continue
+                    if allowed_set is not None and near not in allowed_set:
+                        continue
+                    fused[near] = fused.get(near, 0.0) + self.neighbour_weight * x
         best = sorted(fused.items(), key=lambda ks: (-ks[1], -ks[0]))[:n]
-        return [Hit(self._by_key[key], score) for key, score in best]
+        return [Hit(by_key[key], score) for key, score in best]
 
     # ----------------------------------------------------------------- stats
     def _memory_usage_bytes(self) -> int:
