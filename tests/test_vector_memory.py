@@ -105,20 +105,27 @@ def test_texts_without_words_are_stored_but_not_searchable() -> None:
 
 def test_hybrid_fuses_keyword_and_vector_rankings() -> None:
     texts = [
-        "We adopted a kitten named Whiskers last spring.",
+        "What is the name of your new kitten?",
+        "Whiskers! She is two months old.",
         "The quarterly report is due on Friday.",
-        "Whiskers knocked the vase off the shelf again!",
-        "Our cats love the sunny windowsill.",
+        "Whiskers knocked the vase off the shelf again.",
     ]
     plain, hybrid = VectorMemory(), VectorMemory(hybrid=True)
     for m in (plain, hybrid):
         for t in texts:
             m.add_message("user", t)
-    h = hybrid.search("Whiskers cat")
-    assert {x.message.content for x in h[:2]} == {texts[0], texts[2]}
+    h = hybrid.search("Whiskers")
+    assert {x.message.content for x in h[:2]} == {texts[1], texts[3]}
     assert all(a.score >= b.score for a, b in itertools.pairwise(h))
+    # The answer to a matching question is found through its neighbour, which plain
+    # similarity search cannot do.
+    assert texts[1] not in [x.message.content for x in plain.search("kitten name")]
+    assert texts[1] in [x.message.content for x in hybrid.search("kitten name")]
+    assert texts[2] not in [x.message.content for x in hybrid.search("kitten name")]
     assert hybrid.get_stats()["hybrid"] is True
     # Removing a message removes it from both rankings.
-    victim = next(x.message for x in h if x.message.content == texts[2])
+    victim = next(x.message for x in h if x.message.content == texts[3])
     assert victim.id is not None and hybrid.delete_message(victim.id)
-    assert texts[2] not in [x.message.content for x in hybrid.search("Whiskers")]
+    assert texts[3] not in [x.message.content for x in hybrid.search("Whiskers")]
+    with pytest.raises(InvalidArgumentError, match="keyword_weight"):
+        VectorMemory(hybrid=True, keyword_weight=1.5)
