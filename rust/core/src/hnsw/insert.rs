@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::distance::prefetch;
 use super::search::Cand;
 use super::storage::Visited;
 use super::{Entry, HnswIndex, NONE};
@@ -180,6 +181,9 @@ impl HnswIndex {
             nbs.push(new);
             self.write_list(nb, level, &nbs);
             return true;
+        }
+        for &s in &nbs {
+            prefetch(self.vector(s).as_ptr(), self.stride * 2);
         }
         let d_new = self.dist_nodes(nb, new);
         let mut cands: Vec<Cand> =

@@ -84,6 +84,9 @@ impl HnswIndex {
             let mut moved = false;
             self.neighbours(cur.s, level, buf);
             for &nb in buf.iter() {
+                prefetch(self.vector(nb).as_ptr(), self.stride * 2);
+            }
+            for &nb in buf.iter() {
                 let d = self.dist_q(q, nb);
                 if d < cur.d {
                     *cur = Cand { d, s: nb };
@@ -105,7 +108,7 @@ impl HnswIndex {
         ef: usize,
         level: usize,
         visited: &mut Visited,
-        accept: &dyn Fn(u32) -> bool,
+        accept: &impl Fn(u32) -> bool,
     ) -> Vec<Cand> {
         let mut cands: BinaryHeap<Reverse<Cand>> = BinaryHeap::with_capacity(ef * 4);
         let mut best: BinaryHeap<Cand> = BinaryHeap::with_capacity(ef + 1);
@@ -134,13 +137,12 @@ impl HnswIndex {
                     fresh.push(nb);
                 }
             }
-            if let Some(&first) = fresh.first() {
-                prefetch(self.vector(first).as_ptr(), vbytes);
+            // Ask for every fresh vector at once: the misses then overlap instead of queueing
+            // behind one distance computation each.
+            for &nb in &fresh {
+                prefetch(self.vector(nb).as_ptr(), vbytes);
             }
-            for (i, &nb) in fresh.iter().enumerate() {
-                if let Some(&next) = fresh.get(i + 1) {
-                    prefetch(self.vector(next).as_ptr(), vbytes);
-                }
+            for &nb in &fresh {
                 let d = self.dist_q(q, nb);
                 let full = best.len() >= ef;
                 if !full || best.peek().is_some_and(|w| d < w.d) {
