@@ -24,6 +24,7 @@ from .errors import (
 from .memories.buffer import BufferMemory
 from .memories.dict_memory import DictMemory
 from .memories.json_file import JSONFileMemory, PersistentMemory
+from .memories.sqlite import SQLiteMemory
 from .message import ALL_SESSIONS, Hit, Message
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "MemoryLimitError",
     "Message",
     "PersistentMemory",
+    "SQLiteMemory",
     "StorageError",
     "SummarizerError",
     "UnknownIdError",

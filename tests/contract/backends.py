@@ -21,6 +21,12 @@ BACKENDS: dict[str, Callable[[Path], Factory]] = {
     "dict": lambda d: lambda **kw: ferromem.DictMemory(max_messages=100_000, **kw),
     "buffer": lambda d: lambda **kw: ferromem.BufferMemory(max_tokens=1_000_000, **kw),
     "jsonfile": lambda d: lambda **kw: ferromem.JSONFileMemory(d / "memory.json", **kw),
+    "sqlite": lambda d: lambda **kw: ferromem.SQLiteMemory(d / "memory.db", **kw),
+    "sqlite-sealed": lambda d: (
+        lambda **kw: ferromem.SQLiteMemory(
+            d / "sealed.db", compression=True, encryption_key="s3cret", **kw
+        )
+    ),
 }
 
 
