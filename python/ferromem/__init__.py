@@ -24,6 +24,7 @@ from .errors import (
 from .memories.buffer import BufferMemory
 from .memories.dict_memory import DictMemory
 from .memories.json_file import JSONFileMemory, PersistentMemory
+from .memories.redis import RedisMemory
 from .memories.sqlite import SQLiteMemory
 from .message import ALL_SESSIONS, Hit, Message
 
@@ -43,6 +44,7 @@ __all__ = [
     "MemoryLimitError",
     "Message",
     "PersistentMemory",
+    "RedisMemory",
     "SQLiteMemory",
     "StorageError",
     "SummarizerError",
