@@ -11,11 +11,14 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from typing import Any
 
 os.environ.setdefault("RAYON_NUM_THREADS", "2")
 
 import numpy as np
+
 from ferromem.core import HnswIndex
+
 from locomo import add_data_argument
 
 EFS = (10, 16, 24, 32, 48, 64, 96, 128, 200)
@@ -113,7 +116,7 @@ def main() -> None:
         f"ef_construction=200, cosine"
     )
 
-    def build_theirs() -> tuple[object, float]:
+    def build_theirs() -> tuple[Any, float]:
         index = hnswlib.Index(space="cosine", dim=args.dim)
         index.init_index(max_elements=args.n, ef_construction=200, M=16)
         index.set_num_threads(2)
@@ -154,7 +157,7 @@ def main() -> None:
     ef_box = [64]
     rows = sweep(
         {
-            "hnswlib": (lambda q: theirs.knn_query(q, k=K)[0][0], theirs.set_ef),  # type: ignore[attr-defined]
+            "hnswlib": (lambda q: theirs.knn_query(q, k=K)[0][0], theirs.set_ef),
             "ferromem": (
                 lambda q: ours.search(q, K, ef_box[0])[0][0],
                 lambda ef: ef_box.__setitem__(0, ef),

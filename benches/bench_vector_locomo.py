@@ -13,10 +13,10 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
-from locomo import Question, Turn, add_data_argument, load
-
 import ferromem
 from ferromem import Message
+
+from locomo import Question, Turn, add_data_argument, load
 
 _DIA = re.compile(r"D\d+:\d+")
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from ferromem import BackendUnavailableError, InvalidArgumentError
 from ferromem.embedders import HashingEmbedder, OpenAIEmbedder, embed_checked
 

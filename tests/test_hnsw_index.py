@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ferromem import CorruptFileError, InvalidArgumentError, InvalidTypeError, UnknownIdError
-from ferromem.core import HnswIndex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from ferromem import CorruptFileError, InvalidArgumentError, InvalidTypeError, UnknownIdError
+from ferromem.core import HnswIndex
 
 MISSING = np.uint64(2**64 - 1)
 

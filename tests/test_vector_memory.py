@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pytest
+
 from ferromem import ALL_SESSIONS, InvalidArgumentError, InvalidTypeError, VectorMemory
 from ferromem.embedders import HashingEmbedder
 

@@ -25,6 +25,8 @@ from .memories.buffer import BufferMemory
 from .memories.dict_memory import DictMemory
 from .memories.indexed import IndexedMemory
 from .memories.json_file import JSONFileMemory, PersistentMemory
+from .memories.redis import RedisMemory
+from .memories.sqlite import SQLiteMemory
 from .memories.vector import VectorMemory
 from .message import ALL_SESSIONS, Hit, Message
 
@@ -45,6 +47,8 @@ __all__ = [
     "MemoryLimitError",
     "Message",
     "PersistentMemory",
+    "RedisMemory",
+    "SQLiteMemory",
     "StorageError",
     "SummarizerError",
     "UnknownIdError",
