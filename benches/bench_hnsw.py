@@ -53,36 +53,38 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
     return hits / truth.size
 
 
-def timed(query_one, queries: np.ndarray) -> tuple[float, np.ndarray]:
-    """QPS of one query per call over ``queries``, and the ids found."""
-    found = np.empty((len(queries), K), dtype=np.int64)
-    t0 = time.perf_counter()
-    for i, q in enumerate(queries):
-        found[i] = query_one(q)
-    return len(queries) / (time.perf_counter() - t0), found
-
-
 def sweep(libs: dict, queries: np.ndarray, truth: np.ndarray, rounds: int) -> dict:
-    """QPS (one query per call, one thread) and recall@10 at each ef for each library. The
-    libraries alternate within each ef and the best of ``rounds`` runs counts, so that load
-    from other processes on the machine hits both alike."""
+    """QPS (one query per call, one thread) and recall@10 at each ef for each library.
+
+    The queries run in chunks of 50, the libraries alternating chunk by chunk, and each chunk's
+    best time over ``rounds`` counts: load from other processes on this shared machine then
+    hits both alike instead of whichever happened to run during a burst."""
     rows: dict = {name: {} for name in libs}
+    chunks = [(i, queries[i : i + 50]) for i in range(0, len(queries), 50)]
     for ef in EFS:
-        best = dict.fromkeys(libs, 0.0)
-        for _ in range(rounds):
-            for name, (query_one, set_ef) in libs.items():
-                set_ef(ef)
-                for q in queries[:20]:
-                    query_one(q)  # warm the caches
-                qps, found = timed(query_one, queries)
-                best[name] = max(best[name], qps)
-                rows[name][ef] = (best[name], recall(found, truth))
+        for _, set_ef in libs.values():
+            set_ef(ef)
+        best = {name: [float("inf")] * len(chunks) for name in libs}
+        found = {name: np.empty((len(queries), K), dtype=np.int64) for name in libs}
+        for r in range(rounds):
+            order = list(libs) if r % 2 == 0 else list(reversed(libs))
+            for c, (start, chunk) in enumerate(chunks):
+                for name in order:
+                    query_one = libs[name][0]
+                    query_one(chunk[0])  # warm
+                    t0 = time.perf_counter()
+                    res = [query_one(q) for q in chunk]
+                    best[name][c] = min(best[name][c], time.perf_counter() - t0)
+                    found[name][start : start + len(chunk)] = res
+        for name in libs:
+            rows[name][ef] = (len(queries) / sum(best[name]), recall(found[name], truth))
         print(
             f"  ef={ef:4d}  "
             + "  ".join(
                 f"{name} {rows[name][ef][0]:8,.0f} QPS recall@10 {rows[name][ef][1]:.4f}"
                 for name in libs
-            )
+            ),
+            flush=True,
         )
     return rows
 
@@ -100,7 +102,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=100_000, help="vectors (default 100000)")
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=3, help="best of N runs per ef")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="best of N runs of each chunk of queries"
+    )
     parser.add_argument("--build-rounds", type=int, default=1, help="best of N builds each")
     parser.add_argument("--quick", action="store_true", help="20k vectors, 300 queries")
     args, _ = parser.parse_known_args()

@@ -257,24 +257,25 @@ impl HnswIndex {
     /// Distance from a prepared query to a stored vector.
     #[inline]
     fn dist_q(&self, q: &[f32], slot: u32) -> f32 {
-        let s = self.scales[slot as usize];
         match self.metric {
-            Metric::Cosine | Metric::InnerProduct => {
-                1.0 - s * self.kernels.dot_qh(q, self.vector(slot))
+            Metric::Cosine => 1.0 - self.kernels.dot_qh(q, self.vector(slot)),
+            Metric::InnerProduct => {
+                1.0 - self.scales[slot as usize] * self.kernels.dot_qh(q, self.vector(slot))
             }
-            Metric::L2 => self.kernels.l2_qh(q, s, self.vector(slot)),
+            Metric::L2 => self.kernels.l2_qh(q, self.scales[slot as usize], self.vector(slot)),
         }
     }
 
     /// Distance between two stored vectors.
     #[inline]
     fn dist_nodes(&self, a: u32, b: u32) -> f32 {
+        if self.metric == Metric::Cosine {
+            return 1.0 - self.kernels.dot_hh(self.vector(a), self.vector(b));
+        }
         let (sa, sb) = (self.scales[a as usize], self.scales[b as usize]);
         match self.metric {
-            Metric::Cosine | Metric::InnerProduct => {
-                1.0 - sa * sb * self.kernels.dot_hh(self.vector(a), self.vector(b))
-            }
             Metric::L2 => self.kernels.l2_hh(sa, self.vector(a), sb, self.vector(b)),
+            _ => 1.0 - sa * sb * self.kernels.dot_hh(self.vector(a), self.vector(b)),
         }
     }
 }

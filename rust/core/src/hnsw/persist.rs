@@ -121,6 +121,9 @@ impl HnswIndex {
         if index.scales.iter().any(|s| !s.is_finite()) {
             return Err(bad("non-finite vector scale".into()));
         }
+        if metric == Metric::Cosine && index.scales.iter().any(|s| *s != 1.0) {
+            return Err(bad("cosine vectors must have unit scale".into()));
+        }
         let halves = r.bytes()?;
         expect("vector bytes", halves.len(), slots * index.stride * 2)?;
         index.vectors = halves.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();

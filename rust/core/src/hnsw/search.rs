@@ -15,6 +15,11 @@ use crate::error::{Error, Result};
 /// `full_scan_threshold`): a scan that small costs well under a millisecond, and it cannot
 /// miss an outlier that the graph's pruning left with no inbound link.
 pub const FULL_SCAN_BYTES: usize = 4 << 20;
+/// How many neighbours ahead of the distance computation their vectors are prefetched.
+const PREFETCH_AHEAD: usize = 2;
+/// How much of each vector is prefetched: the head only, the hardware streams the rest, and
+/// asking for whole vectors would fill the line-fill buffers and stall.
+const PREFETCH_BYTES: usize = 4096;
 /// Below this many allowed vectors, a filtered search is exact.
 pub const EXACT_MIN: usize = 2048;
 /// Below this fraction of live vectors allowed, a filtered search is exact.
@@ -125,7 +130,7 @@ impl HnswIndex {
         }
         let mut nbs = Vec::with_capacity(self.m0);
         let mut fresh = Vec::with_capacity(self.m0);
-        let vbytes = self.stride * 2;
+        let vbytes = (self.stride * 2).min(PREFETCH_BYTES);
         while let Some(Reverse(c)) = cands.pop() {
             if best.len() >= ef && best.peek().is_some_and(|w| c.d > w.d) {
                 break;
@@ -139,10 +144,13 @@ impl HnswIndex {
             }
             // Ask for every fresh vector at once: the misses then overlap instead of queueing
             // behind one distance computation each.
-            for &nb in &fresh {
+            for &nb in fresh.iter().take(PREFETCH_AHEAD) {
                 prefetch(self.vector(nb).as_ptr(), vbytes);
             }
-            for &nb in &fresh {
+            for (i, &nb) in fresh.iter().enumerate() {
+                if let Some(&ahead) = fresh.get(i + PREFETCH_AHEAD) {
+                    prefetch(self.vector(ahead).as_ptr(), vbytes);
+                }
                 let d = self.dist_q(q, nb);
                 let full = best.len() >= ef;
                 if !full || best.peek().is_some_and(|w| d < w.d) {

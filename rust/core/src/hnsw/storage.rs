@@ -123,17 +123,16 @@ impl HnswIndex {
         Ok(slot)
     }
 
-    /// Stores `row` in slot `i` as a scale and half floats in [-1, 1] (normalised first under
-    /// cosine).
+    /// Stores `row` in slot `i` as half floats times a scale. Under cosine the row is
+    /// normalised and the scale is 1 (unit components lose nothing to the half-float range,
+    /// and distances then skip the scale's cache miss); otherwise the halves span [-1, 1].
     fn encode(&mut self, row: &[f32], i: usize) {
-        let mut max = row.iter().fold(0.0f32, |m, x| m.max(x.abs()));
         if self.metric == super::Metric::Cosine {
             let norm = row.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
-            max = (f64::from(max) / norm) as f32;
-            let scale = (norm * f64::from(max)) as f32;
-            self.write_halves(row, i, scale);
-            self.scales[i] = max;
+            self.write_halves(row, i, norm as f32);
+            self.scales[i] = 1.0;
         } else {
+            let max = row.iter().fold(0.0f32, |m, x| m.max(x.abs()));
             let scale = if max > 0.0 { max } else { 1.0 };
             self.write_halves(row, i, scale);
             self.scales[i] = scale;
