@@ -12,6 +12,8 @@ use crate::error::Result;
 
 /// Batches smaller than this are linked on the calling thread.
 const PARALLEL_MIN: usize = 32;
+/// Batches adding at least this many slots reserve exactly.
+const EXACT_RESERVE_MIN: usize = 1024;
 /// Lists a node is forced into when every neighbour's heuristic rejected it.
 const FORCED_LINKS: usize = 3;
 
@@ -31,6 +33,12 @@ impl HnswIndex {
         let rows: Vec<usize> = (0..ids.len()).filter(|r| last[&ids[*r]] == *r).collect();
         for &r in &rows {
             self.remove_one(ids[r]);
+        }
+        let fresh = rows.len().saturating_sub(self.free.len());
+        if fresh >= EXACT_RESERVE_MIN {
+            // A big batch gets exactly the room it needs rather than a doubling's slack;
+            // small adds keep amortised growth.
+            self.reserve_exact(fresh);
         }
         let mut work = Vec::with_capacity(rows.len());
         for &r in &rows {

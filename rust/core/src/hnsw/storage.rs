@@ -82,6 +82,18 @@ impl HnswIndex {
         list[0].store(count | lock, Ordering::Release);
     }
 
+    /// Makes room for `n` more slots without over-allocating.
+    pub(super) fn reserve_exact(&mut self, n: usize) {
+        self.vectors.reserve_exact(n * self.stride);
+        self.scales.reserve_exact(n);
+        self.levels.reserve_exact(n);
+        self.links0.reserve_exact(n * (1 + self.m0));
+        self.upper_at.reserve_exact(n);
+        self.ids.reserve_exact(n);
+        self.deleted.reserve_exact(n);
+        self.slot_of.reserve(n);
+    }
+
     /// Claims a slot for a new vector: a freed one (never the entry point) or a fresh one.
     /// Writes its vector, level and empty lists; the graph links come later.
     pub(super) fn claim_slot(&mut self, id: u64, row: &[f32], level: usize) -> Result<u32> {
