@@ -27,7 +27,7 @@ pub fn to_py(err: Error) -> PyErr {
             Error::CorruptFile { .. } => raise(py, &CORRUPT_FILE, "CorruptFileError", msg),
             Error::CorruptData(_) => raise(py, &CORRUPT_DATA, "CorruptDataError", msg),
             Error::UnknownIds(_) => raise(py, &UNKNOWN_IDS, "UnknownIdError", msg),
-            Error::Io { .. } => raise(py, &STORAGE, "StorageError", msg),
+            Error::Io { .. } | Error::Stream(_) => raise(py, &STORAGE, "StorageError", msg),
         }
     })
 }
