@@ -2,6 +2,20 @@
 
 from __future__ import annotations
 
-from ._core import count_tokens, count_tokens_many
+from ._core import (
+    BlockStore,
+    compress,
+    count_tokens,
+    count_tokens_many,
+    decompress,
+    train_dictionary,
+)
 
-__all__ = ["count_tokens", "count_tokens_many"]
+__all__ = [
+    "BlockStore",
+    "compress",
+    "count_tokens",
+    "count_tokens_many",
+    "decompress",
+    "train_dictionary",
+]

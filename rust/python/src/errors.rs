@@ -36,3 +36,10 @@ pub fn to_py(err: Error) -> PyErr {
 pub fn invalid(msg: impl Into<String>) -> PyErr {
     to_py(Error::InvalidArgument(msg.into()))
 }
+
+static INVALID_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// Raises `InvalidTypeError` (a `TypeError`) with `msg`.
+pub fn invalid_type(msg: impl Into<String>) -> PyErr {
+    Python::attach(|py| raise(py, &INVALID_TYPE, "InvalidTypeError", msg.into()))
+}

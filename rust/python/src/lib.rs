@@ -5,8 +5,8 @@
 
 use pyo3::prelude::*;
 
+mod compress;
 mod convert;
-#[allow(dead_code)] // used by the engine bindings (keyword, hnsw, compress) as they land
 mod errors;
 mod tokens;
 
@@ -15,5 +15,6 @@ mod tokens;
 fn ferromem_core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     tokens::register(m)?;
+    compress::register(m)?;
     Ok(())
 }
