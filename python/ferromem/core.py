@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._core import (
     BlockStore,
+    KeywordIndex,
     compress,
     count_tokens,
     count_tokens_many,
@@ -13,6 +14,7 @@ from ._core import (
 
 __all__ = [
     "BlockStore",
+    "KeywordIndex",
     "compress",
     "count_tokens",
     "count_tokens_many",

@@ -6,7 +6,10 @@
 
 pub mod compress;
 pub mod error;
+pub mod keyword;
 pub mod snapshot;
+pub mod stem;
+pub mod text;
 pub mod tokens;
 
 pub use error::{Error, Result};

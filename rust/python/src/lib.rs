@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 mod compress;
 mod convert;
 mod errors;
+mod keyword;
 mod tokens;
 
 #[pymodule]
@@ -16,5 +17,6 @@ fn ferromem_core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     tokens::register(m)?;
     compress::register(m)?;
+    keyword::register(m)?;
     Ok(())
 }
