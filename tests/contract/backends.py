@@ -19,6 +19,9 @@ BACKENDS: dict[str, Callable[[Path], Factory]] = {
     "buffer": lambda d: lambda **kw: ferromem.BufferMemory(max_tokens=1_000_000, **kw),
     "jsonfile": lambda d: lambda **kw: ferromem.JSONFileMemory(d / "memory.json", **kw),
     "indexed": lambda d: lambda **kw: ferromem.IndexedMemory(**kw),
+    "compressed": lambda d: (
+        lambda **kw: ferromem.CompressedMemory(recent=2, block_messages=3, **kw)
+    ),
 }
 
 

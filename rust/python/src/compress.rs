@@ -195,8 +195,8 @@ impl BlockStore {
         Ok(records.into_iter().map(|r| record_tuple(block, r)).collect())
     }
 
-    /// Removes the messages with these ids; returns how many were stored.
-    fn remove_ids(&self, py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<usize> {
+    /// Removes the messages with these ids; returns the keys of those that were stored.
+    fn remove_ids(&self, py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<Vec<u64>> {
         let items = str_items(ids, "ids")?;
         let strs = as_strs(&items)?;
         py.detach(|| self.lock().remove_ids(&strs)).map_err(to_py)

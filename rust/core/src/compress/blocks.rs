@@ -252,14 +252,14 @@ impl BlockStore {
         Ok(out)
     }
 
-    /// Removes the messages with these ids; returns how many were stored.
-    pub fn remove_ids(&mut self, ids: &[&str]) -> Result<usize> {
-        let mut removed = 0;
+    /// Removes the messages with these ids; returns the keys of those that were stored.
+    pub fn remove_ids(&mut self, ids: &[&str]) -> Result<Vec<u64>> {
+        let mut removed = Vec::new();
         for id in ids {
             let Some((block, r)) = self.get_id(id)? else { continue };
             self.ids.remove(id, r.key as u32);
             self.locations[r.key as usize] = NOWHERE;
-            removed += 1;
+            removed.push(r.key);
             if let Some(b) = &mut self.blocks[block as usize] {
                 b.live -= 1;
                 if b.live == 0 {
