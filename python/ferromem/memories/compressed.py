@@ -18,7 +18,7 @@ from ..errors import (
     InvalidTypeError,
     MemoryLimitError,
 )
-from ..message import DEFAULT_SESSION, Hit, Message
+from ..message import DEFAULT_SESSION, AllSessions, Hit, Message
 
 __all__ = ["CompressedMemory"]
 
@@ -61,7 +61,7 @@ class CompressedMemory(MemoryBackend):
     """
 
     #: Text gathered from compressed messages before a dictionary is trained.
-    dictionary_bytes: ClassVar[int] = 256 * 1024
+    dictionary_bytes: ClassVar[int] = 128 * 1024
     #: Size of the trained dictionary.
     dictionary_size: ClassVar[int] = 16 * 1024
 
@@ -212,9 +212,11 @@ class CompressedMemory(MemoryBackend):
         with self._lock:
             self._check_open()
             m = self._get(id)
-            if m is None or m.session_id not in self._scope(session_id):
+            if m is None:
                 return None
-            return m
+            if isinstance(session_id, AllSessions) or m.session_id in self._scope(session_id):
+                return m
+            return None
 
     # ------------------------------------------------------------- blocks
     def _compact(self, session_id: str) -> None:

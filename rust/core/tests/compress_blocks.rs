@@ -170,3 +170,33 @@ fn dictionary_and_recompression_keep_every_message() {
     }
     assert!(store.memory_usage_bytes() > store.compressed_bytes());
 }
+
+#[test]
+fn ids_of_different_lengths_and_unicode_round_trip() {
+    let ids = ["a", "bb-é", "ccc", "üñï", "x".repeat(300).leak()];
+    let contents = ["", "héllo wörld 🌍", "line\nbreak", "\0nul", "last"];
+    let recs: Vec<Record<'_>> = ids
+        .iter()
+        .zip(contents)
+        .enumerate()
+        .map(|(i, (id, content))| Record {
+            key: 1_000 + i as u64,
+            id,
+            role: "tool",
+            content,
+            metadata: "",
+            timestamp: -1.5e9 + i as f64,
+            importance: 1.0,
+        })
+        .collect();
+    let mut store = BlockStore::new(Codec::Zstd, 1).unwrap();
+    store.add_block(&recs).unwrap();
+    let back = store.block_records(0).unwrap();
+    for (r, b) in recs.iter().zip(&back) {
+        assert_eq!(
+            (r.id, r.content, r.timestamp, r.key),
+            (b.id.as_str(), b.content.as_str(), b.timestamp, b.key)
+        );
+    }
+    assert_eq!(store.get_id("üñï").unwrap().unwrap().1.content, "\0nul");
+}

@@ -4,8 +4,8 @@
 //! A block is one standard frame of the store's codec over a columnar body (columns compress
 //! better than rows: ids beside ids, timestamps beside timestamps):
 //!
-//! `n: u32 | keys: n x u64 | timestamps: n x f64 | importances: n x f64 |`
-//! `lengths of ids, roles, metadata, contents: 4n x u32 | ids | roles | metadata | contents`
+//! `n: u32 | planar ids: u8 | keys, timestamps, importances: 8 byte planes of n each |`
+//! `lengths of ids, roles, metadata, contents: 4 byte planes of n each | ids | roles | metadata | contents`
 //!
 //! Each key (the caller's number for a message, e.g. its keyword-index id) maps to
 //! `block << 8 | slot` in a flat array; ids map to keys through [`IdMap`]. A block that fails
@@ -373,29 +373,47 @@ fn damaged(block: u32, reason: &str) -> Error {
     Error::CorruptData(format!("block {block} is damaged: {reason}"))
 }
 
+/// Bytes before the numeric columns: the message count and the planar-ids flag.
+const HEADER: usize = 5;
+
+/// Writes `values` as `width` byte planes (all low bytes, then all next bytes, ...): in a
+/// block, keys, timestamps and lengths share their high bytes, which then compress to nothing.
+fn put_planes(out: &mut Vec<u8>, values: impl Iterator<Item = u64> + Clone, width: usize) {
+    for j in 0..width {
+        out.extend(values.clone().map(|v| (v >> (8 * j)) as u8));
+    }
+}
+
+/// Reads value `slot` of a planar column of `n` values at `at`.
+fn get_planar(body: &[u8], at: usize, n: usize, width: usize, slot: usize) -> Option<u64> {
+    (0..width).try_fold(0u64, |v, j| Some(v | u64::from(*body.get(at + j * n + slot)?) << (8 * j)))
+}
+
 fn encode(records: &[Record<'_>]) -> Vec<u8> {
     let n = records.len();
     let text: usize = records
         .iter()
         .map(|r| r.id.len() + r.role.len() + r.metadata.len() + r.content.len())
         .sum();
-    let mut out = Vec::with_capacity(4 + n * (8 + 8 + 8 + 16) + text);
+    // Ids of one length (ferromem's own are 24 hex digits) are stored planar too: their
+    // time-ordered prefixes then line up and compress away.
+    let id_len = records[0].id.len();
+    let planar_ids = n > 1 && records.iter().all(|r| r.id.len() == id_len);
+    let mut out = Vec::with_capacity(HEADER + n * (24 + 16) + text);
     out.extend_from_slice(&(n as u32).to_le_bytes());
-    for r in records {
-        out.extend_from_slice(&r.key.to_le_bytes());
-    }
-    for r in records {
-        out.extend_from_slice(&r.timestamp.to_le_bytes());
-    }
-    for r in records {
-        out.extend_from_slice(&r.importance.to_le_bytes());
-    }
+    out.push(u8::from(planar_ids));
+    put_planes(&mut out, records.iter().map(|r| r.key), 8);
+    put_planes(&mut out, records.iter().map(|r| r.timestamp.to_bits()), 8);
+    put_planes(&mut out, records.iter().map(|r| r.importance.to_bits()), 8);
     for c in 0..STRING_COLUMNS {
-        for r in records {
-            out.extend_from_slice(&(columns(r)[c].len() as u32).to_le_bytes());
+        put_planes(&mut out, records.iter().map(move |r| columns(r)[c].len() as u64), 4);
+    }
+    if planar_ids {
+        for j in 0..id_len {
+            out.extend(records.iter().map(|r| r.id.as_bytes()[j]));
         }
     }
-    for c in 0..STRING_COLUMNS {
+    for c in usize::from(planar_ids)..STRING_COLUMNS {
         for r in records {
             out.extend_from_slice(columns(r)[c].as_bytes());
         }
@@ -411,22 +429,27 @@ fn read_u32(body: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(body.get(at..at + 4)?.try_into().ok()?))
 }
 
-fn read_u64(body: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(body.get(at..at + 8)?.try_into().ok()?))
+/// The message count and where the lengths and strings start.
+fn layout(body: &[u8]) -> std::result::Result<(usize, usize, usize), String> {
+    let n = read_u32(body, 0).ok_or("body too short")? as usize;
+    let lengths_at = HEADER + n * 24;
+    Ok((n, lengths_at, lengths_at + n * STRING_COLUMNS * 4))
 }
 
 /// Checks that the lengths in a decoded body add up to its size, so slots can be read safely.
 fn check_body(body: &[u8]) -> std::result::Result<(), String> {
-    let n = read_u32(body, 0).ok_or("body too short")? as usize;
-    let lengths_at = 4 + n * 24;
-    let strings_at = lengths_at + n * STRING_COLUMNS * 4;
+    let (n, lengths_at, strings_at) = layout(body)?;
     if n > MAX_BLOCK_LEN || body.len() < strings_at {
         return Err(format!("{n} messages do not fit {} bytes", body.len()));
     }
-    let total: usize = (0..n * STRING_COLUMNS)
-        .map(|i| read_u32(body, lengths_at + 4 * i).unwrap_or(0) as usize)
+    let planar_ids = body[4] == 1;
+    let total: usize = (0..STRING_COLUMNS)
+        .flat_map(|c| (0..n).map(move |i| (c, i)))
+        .map(|(c, i)| get_planar(body, lengths_at + c * n * 4, n, 4, i).unwrap_or(0) as usize)
         .sum();
-    if strings_at + total != body.len() {
+    let id_lens_differ = (1..n)
+        .any(|i| get_planar(body, lengths_at, n, 4, i) != get_planar(body, lengths_at, n, 4, 0));
+    if strings_at + total != body.len() || body[4] > 1 || (planar_ids && id_lens_differ) {
         return Err("string lengths do not add up".into());
     }
     Ok(())
@@ -434,31 +457,35 @@ fn check_body(body: &[u8]) -> std::result::Result<(), String> {
 
 /// Decodes one slot of a body that passed [`check_body`].
 fn decode_slot(body: &[u8], slot: usize) -> std::result::Result<OwnedRecord, String> {
-    let n = read_u32(body, 0).ok_or("body too short")? as usize;
+    let (n, lengths_at, mut start) = layout(body)?;
     if slot >= n {
         return Err(format!("slot {slot} out of {n}"));
     }
-    let f64_at = |col: usize| read_u64(body, 4 + col * n * 8 + slot * 8).unwrap_or(0);
-    let lengths_at = 4 + n * 24;
-    let len =
-        |col: usize, i: usize| read_u32(body, lengths_at + 4 * (col * n + i)).unwrap_or(0) as usize;
-    let mut start = lengths_at + n * STRING_COLUMNS * 4;
+    let number = |col: usize| get_planar(body, HEADER + col * n * 8, n, 8, slot).unwrap_or(0);
+    let len = |col: usize, i: usize| {
+        get_planar(body, lengths_at + col * n * 4, n, 4, i).unwrap_or(0) as usize
+    };
+    let utf8 = |bytes: Vec<u8>| String::from_utf8(bytes).map_err(|_| "string is not UTF-8");
     let mut strings: [String; STRING_COLUMNS] = Default::default();
     for (col, s) in strings.iter_mut().enumerate() {
-        let before: usize = (0..slot).map(|i| len(col, i)).sum();
-        let from = start + before;
-        let bytes = body.get(from..from + len(col, slot)).ok_or("string out of range")?;
-        *s = String::from_utf8(bytes.to_vec()).map_err(|_| "string is not UTF-8".to_string())?;
+        let width = len(col, slot);
+        let bytes = if col == 0 && body[4] == 1 {
+            (0..width).map(|j| body.get(start + j * n + slot).copied()).collect::<Option<_>>()
+        } else {
+            let from = start + (0..slot).map(|i| len(col, i)).sum::<usize>();
+            body.get(from..from + width).map(<[u8]>::to_vec)
+        };
+        *s = utf8(bytes.ok_or("string out of range")?)?;
         start += (0..n).map(|i| len(col, i)).sum::<usize>();
     }
     let [id, role, metadata, content] = strings;
     Ok(OwnedRecord {
-        key: f64_at(0),
+        key: number(0),
         id,
         role,
         content,
         metadata,
-        timestamp: f64::from_bits(f64_at(1)),
-        importance: f64::from_bits(f64_at(2)),
+        timestamp: f64::from_bits(number(1)),
+        importance: f64::from_bits(number(2)),
     })
 }

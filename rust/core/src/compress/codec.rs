@@ -1,6 +1,7 @@
 //! One-shot compression with zstd or zlib, reusable (de)compressors that keep a prepared
 //! dictionary, and zstd dictionary training.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::str::FromStr;
 
@@ -241,12 +242,61 @@ pub fn compress(
     level: i32,
     dictionary: Option<&[u8]>,
 ) -> Result<Vec<u8>> {
-    Compressor::new(codec, level, dictionary)?.compress(data)
+    COMPRESSOR.with_borrow_mut(|cached| {
+        let fresh = match cached {
+            Some((key, _)) if key.matches(codec, level, dictionary) => None,
+            _ => Some(Compressor::new(codec, level, dictionary)?),
+        };
+        if let Some(c) = fresh {
+            *cached = Some((ContextKey::new(codec, level, dictionary), c));
+        }
+        match cached {
+            Some((_, c)) => c.compress(data),
+            None => unreachable!("just filled"),
+        }
+    })
 }
 
 /// Decompresses what [`compress`] (or any standard encoder of `codec`) produced.
 pub fn decompress(data: &[u8], codec: Codec, dictionary: Option<&[u8]>) -> Result<Vec<u8>> {
-    Decompressor::new(codec, dictionary)?.decompress(data)
+    DECOMPRESSOR.with_borrow_mut(|cached| {
+        let fresh = match cached {
+            Some((key, _)) if key.matches(codec, 0, dictionary) => None,
+            _ => Some(Decompressor::new(codec, dictionary)?),
+        };
+        if let Some(d) = fresh {
+            *cached = Some((ContextKey::new(codec, 0, dictionary), d));
+        }
+        match cached {
+            Some((_, d)) => d.decompress(data),
+            None => unreachable!("just filled"),
+        }
+    })
+}
+
+/// What a cached context was prepared for. The dictionary is kept and compared byte for byte:
+/// digesting a dictionary costs far more than comparing it, and a hash could collide.
+struct ContextKey {
+    codec: Codec,
+    level: i32,
+    dictionary: Option<Vec<u8>>,
+}
+
+impl ContextKey {
+    fn new(codec: Codec, level: i32, dictionary: Option<&[u8]>) -> Self {
+        ContextKey { codec, level, dictionary: dictionary.map(<[u8]>::to_vec) }
+    }
+
+    fn matches(&self, codec: Codec, level: i32, dictionary: Option<&[u8]>) -> bool {
+        self.codec == codec && self.level == level && self.dictionary.as_deref() == dictionary
+    }
+}
+
+thread_local! {
+    // One-shot calls reuse the last context of their thread: a zstd context costs hundreds of
+    // kilobytes to set up and a dictionary must be digested, both far slower than a small block.
+    static COMPRESSOR: RefCell<Option<(ContextKey, Compressor)>> = const { RefCell::new(None) };
+    static DECOMPRESSOR: RefCell<Option<(ContextKey, Decompressor)>> = const { RefCell::new(None) };
 }
 
 /// Trains a zstd dictionary of at most `size` bytes from `samples` (typical messages).
@@ -395,6 +445,29 @@ mod tests {
         assert!(e.contains("size"), "{e}");
         let e = train_dictionary(&[b""; 20], 100_000).unwrap_err().to_string();
         assert!(e.contains("samples"), "{e}");
+    }
+
+    #[test]
+    fn cached_contexts_follow_codec_level_and_dictionary() {
+        let a = train_dictionary(&samples(), 1024).unwrap();
+        let mut b = a.clone();
+        let last = b.len() - 1;
+        b[last] ^= 1; // same length, one byte apart: must not be mistaken for `a`
+        let msg = b"Hey Mel, session 3: I went to the LGBTQ support group yesterday 3";
+        for (codec, level, dict) in [
+            (Codec::Zstd, 3, Some(&a)),
+            (Codec::Zstd, 3, None),
+            (Codec::Zstd, 19, Some(&a)),
+            (Codec::Zlib, 6, Some(&a)),
+            (Codec::Zstd, 3, Some(&b)),
+        ] {
+            let frame = compress(msg, codec, level, dict.map(Vec::as_slice)).unwrap();
+            let plain = compress(msg, codec, level, None).unwrap();
+            assert_eq!(decompress(&frame, codec, dict.map(Vec::as_slice)).unwrap(), msg);
+            assert_eq!(decompress(&plain, codec, None).unwrap(), msg);
+        }
+        let with_b = compress(msg, Codec::Zstd, 3, Some(&b)).unwrap();
+        assert_eq!(decompress(&with_b, Codec::Zstd, Some(&b)).unwrap(), msg);
     }
 
     #[test]
