@@ -19,9 +19,10 @@ import zlib
 from collections.abc import Callable, Sequence
 
 import zstandard
-from locomo import Turn, add_data_argument, load, repeated_texts
 
 from ferromem import ALL_SESSIONS, CompressedMemory, Message, core
+
+from locomo import Turn, add_data_argument, load, repeated_texts
 
 ANCHOR_ZLIB6 = "zlib-6"
 
@@ -86,7 +87,19 @@ def codec_tables(turns: list[Turn], block: int) -> None:
             measure("python-zstandard level 3", all_blocks, zstd3.compress),
             measure("ferromem zstd level 3", all_blocks, lambda b: core.compress(b, "zstd", 3)),
             measure("ferromem zstd level 1", all_blocks, lambda b: core.compress(b, "zstd", 1)),
-            measure("ferromem zlib level 6 (zlib-rs)", all_blocks, lambda b: core.compress(b, "zlib", 6)),
+            measure(
+                "ferromem zlib level 6 (zlib-rs)", all_blocks, lambda b: core.compress(b, "zlib", 6)
+            ),
+        ],
+    )
+    whole = ["\n".join(t.text for t in turns if t.conversation == c).encode() for c in convs]
+    print_table(
+        "Whole conversations, one frame each (~70 KB), no dictionary",
+        [
+            measure(ANCHOR_ZLIB6, whole, lambda b: zlib.compress(b, 6)),
+            measure("python-zstandard level 3", whole, zstd3.compress),
+            measure("ferromem zstd level 3", whole, lambda b: core.compress(b, "zstd", 3)),
+            measure("ferromem zstd level 1", whole, lambda b: core.compress(b, "zstd", 1)),
         ],
     )
     held_blocks = blocks_of(held, block)
@@ -194,6 +207,12 @@ def million(turns: list[Turn], n: int, batch: int, probes: int) -> None:
     )
     without_index = used - stats["index_bytes"]
     print(f"  without the keyword index: {without_index:,} = {without_index / raw:.3f}x text")
+    print(
+        f"  of which block store (frames, id map, locations, dictionary) "
+        f"{stats['block_store_bytes']:,} = {stats['block_store_bytes'] / raw:.3f}x text; "
+        f"{stats['plain_messages']:,} plain messages {stats['plain_bytes']:,} = "
+        f"{stats['plain_bytes'] / raw:.3f}x text"
+    )
     print(
         f"  process RSS grew {rss:,} bytes = {rss / raw:.3f}x text "
         "(includes the id list and allocator slack)"

@@ -8,9 +8,10 @@ import zlib
 import numpy as np
 import pytest
 import zstandard
-from ferromem import CorruptDataError, InvalidArgumentError, InvalidTypeError, core
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from ferromem import CorruptDataError, InvalidArgumentError, InvalidTypeError, core
 
 SAMPLES = [
     f"Hey Mel! I went to the LGBTQ support group on day {i} and it was {w}.".encode()

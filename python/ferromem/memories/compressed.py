@@ -518,6 +518,8 @@ class CompressedMemory(MemoryBackend):
             "level": self.level,
             "max_memory_mb": self.max_memory_mb,
             "plain_messages": len(self._plain_key),
+            "plain_bytes": self._plain_bytes,
+            "block_store_bytes": self._blocks.memory_usage_bytes(),
             "compressed_messages": len(self._blocks),
             "blocks": self._blocks.live_blocks(),
             "compressed_bytes": packed,
