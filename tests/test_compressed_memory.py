@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ferromem import (
     ALL_SESSIONS,
     CompressedMemory,
     CorruptDataError,
+    DictMemory,
     InvalidArgumentError,
     InvalidTypeError,
     MemoryLimitError,
@@ -201,3 +204,42 @@ def test_memory_usage_counts_what_it_holds() -> None:
     assert used >= stats["compressed_bytes"] + stats["index_bytes"] + stats["dictionary_bytes"]
     assert used > empty
     assert stats["memory_usage_mb"] == used / 2**20
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    ops=st.lists(
+        st.one_of(
+            st.tuples(st.just("add"), st.sampled_from(["a", "b"]), st.text(max_size=40)),
+            st.tuples(st.just("delete"), st.integers(0, 200), st.just("")),
+        ),
+        max_size=120,
+    ),
+    recent=st.integers(0, 4),
+    block=st.integers(1, 6),
+)
+def test_same_history_as_a_plain_dict_memory(
+    ops: list[tuple[str, object, str]], recent: int, block: int
+) -> None:
+    mem = CompressedMemory(recent=recent, block_messages=block)
+    ref = DictMemory(max_messages=10_000)
+    t = 1e9
+    for op, arg, content in ops:
+        if op == "add":
+            t += 1
+            msg = Message("user", content, session_id=str(arg), timestamp=t)
+            mid = mem.add_messages([msg], session_id=ALL_SESSIONS)[0]
+            ref.add_messages([msg.replace(id=mid)], session_id=ALL_SESSIONS)
+        else:
+            present = ref.get_messages(ALL_SESSIONS)
+            if present:
+                victim = present[int(str(arg)) % len(present)]
+                assert victim.id is not None
+                scope = victim.session_id
+                assert mem.delete_message(victim.id, session_id=scope)
+                assert ref.delete_message(victim.id, session_id=scope)
+    for sid in ("a", "b"):
+        assert mem.get_messages(sid) == ref.get_messages(sid)
+        for m in ref.get_messages(sid):
+            assert m.id is not None and mem.get_message(m.id, session_id=sid) == m
+    assert mem.get_stats()["total_messages"] == ref.get_stats()["total_messages"]

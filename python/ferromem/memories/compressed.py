@@ -63,7 +63,7 @@ class CompressedMemory(MemoryBackend):
     #: Text gathered from compressed messages before a dictionary is trained.
     dictionary_bytes: ClassVar[int] = 128 * 1024
     #: Size of the trained dictionary.
-    dictionary_size: ClassVar[int] = 16 * 1024
+    dictionary_size: ClassVar[int] = 32 * 1024
 
     def __init__(
         self,
@@ -214,6 +214,8 @@ class CompressedMemory(MemoryBackend):
             m = self._get(id)
             if m is None:
                 return None
+            if session_id is None:
+                return m if m.session_id == self.session_id else None
             if isinstance(session_id, AllSessions) or m.session_id in self._scope(session_id):
                 return m
             return None

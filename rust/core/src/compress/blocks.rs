@@ -4,7 +4,7 @@
 //! A block is one standard frame of the store's codec over a columnar body (columns compress
 //! better than rows: ids beside ids, timestamps beside timestamps):
 //!
-//! `n: u32 | planar ids: u8 | keys, timestamps, importances: 8 byte planes of n each |`
+//! `n: u32 | planar ids: u8 | keys, timestamps, importances: deltas, 8 byte planes each |`
 //! `lengths of ids, roles, metadata, contents: 4 byte planes of n each | ids | roles | metadata | contents`
 //!
 //! Each key (the caller's number for a message, e.g. its keyword-index id) maps to
@@ -389,6 +389,14 @@ fn get_planar(body: &[u8], at: usize, n: usize, width: usize, slot: usize) -> Op
     (0..width).try_fold(0u64, |v, j| Some(v | u64::from(*body.get(at + j * n + slot)?) << (8 * j)))
 }
 
+/// Each value minus the one before, wrapping (the first as it is): neighbouring keys differ by
+/// one and neighbouring timestamps (as bits) by a little, so the deltas are mostly zero bytes.
+/// Exact for any bit pattern.
+fn deltas(values: impl Iterator<Item = u64> + Clone) -> impl Iterator<Item = u64> + Clone {
+    let previous = std::iter::once(0).chain(values.clone());
+    values.zip(previous).map(|(v, p)| v.wrapping_sub(p))
+}
+
 fn encode(records: &[Record<'_>]) -> Vec<u8> {
     let n = records.len();
     let text: usize = records
@@ -402,9 +410,9 @@ fn encode(records: &[Record<'_>]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER + n * (24 + 16) + text);
     out.extend_from_slice(&(n as u32).to_le_bytes());
     out.push(u8::from(planar_ids));
-    put_planes(&mut out, records.iter().map(|r| r.key), 8);
-    put_planes(&mut out, records.iter().map(|r| r.timestamp.to_bits()), 8);
-    put_planes(&mut out, records.iter().map(|r| r.importance.to_bits()), 8);
+    put_planes(&mut out, deltas(records.iter().map(|r| r.key)), 8);
+    put_planes(&mut out, deltas(records.iter().map(|r| r.timestamp.to_bits())), 8);
+    put_planes(&mut out, deltas(records.iter().map(|r| r.importance.to_bits())), 8);
     for c in 0..STRING_COLUMNS {
         put_planes(&mut out, records.iter().map(move |r| columns(r)[c].len() as u64), 4);
     }
@@ -461,7 +469,11 @@ fn decode_slot(body: &[u8], slot: usize) -> std::result::Result<OwnedRecord, Str
     if slot >= n {
         return Err(format!("slot {slot} out of {n}"));
     }
-    let number = |col: usize| get_planar(body, HEADER + col * n * 8, n, 8, slot).unwrap_or(0);
+    let number = |col: usize| {
+        (0..=slot).fold(0u64, |v, i| {
+            v.wrapping_add(get_planar(body, HEADER + col * n * 8, n, 8, i).unwrap_or(0))
+        })
+    };
     let len = |col: usize, i: usize| {
         get_planar(body, lengths_at + col * n * 4, n, 4, i).unwrap_or(0) as usize
     };
