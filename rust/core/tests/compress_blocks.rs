@@ -156,7 +156,10 @@ fn dictionary_and_recompression_keep_every_message() {
     store.add_block(&recs[..32]).unwrap();
     let before = store.compressed_bytes();
     let samples: Vec<&[u8]> = recs.iter().map(|r| r.content.as_bytes()).collect();
-    store.set_dictionary(train_dictionary(&samples, 4096).unwrap()).unwrap();
+    let dictionary = train_dictionary(&samples, 4096).unwrap();
+    store.set_dictionary(dictionary.clone()).unwrap();
+    let e = store.set_dictionary(dictionary).unwrap_err().to_string();
+    assert!(e.contains("already set"), "{e}");
     let after = store.compressed_bytes();
     assert!(after < before, "recompressed with the dictionary: {before} -> {after}");
     for chunk in recs[32..].chunks(32) {

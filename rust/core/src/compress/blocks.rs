@@ -120,20 +120,21 @@ impl BlockStore {
     }
 
     /// Uses `dictionary` from now on and recompresses every readable block with it (a block
-    /// that no longer decodes is left as it is, still reporting its damage).
+    /// that no longer decodes is left as it is, still reporting its damage). A store takes one
+    /// dictionary for life, so that every block stays readable with what it holds.
     pub fn set_dictionary(&mut self, dictionary: Vec<u8>) -> Result<()> {
+        if self.dictionary.is_some() {
+            return Err(Error::invalid("dictionary is already set; a store keeps its first one"));
+        }
         let compressor = Compressor::new(self.codec, self.level, Some(&dictionary))?;
-        let decompressor = Decompressor::new(self.codec, Some(&dictionary))?;
-        let mut previous = std::mem::replace(&mut self.decompressor, decompressor);
-        self.dictionary = Some(dictionary);
+        self.decompressor = Decompressor::new(self.codec, Some(&dictionary))?;
         self.compressor = compressor;
+        self.dictionary = Some(dictionary);
         self.cache.clear();
         for b in 0..self.blocks.len() {
             let Some(block) = &self.blocks[b] else { continue };
-            let d =
-                if block.with_dictionary { &mut previous } else { &mut self.plain_decompressor };
             let level = block.level;
-            if let Ok(body) = d.decompress(&block.frame) {
+            if let Ok(body) = self.plain_decompressor.decompress(&block.frame) {
                 self.rewrite(b as u32, &body, level)?;
             }
         }
