@@ -51,6 +51,17 @@ class BlockStore:
         timestamps: Sequence[float],
         importances: Sequence[float | None],
     ) -> int: ...
+    def extend_block(
+        self,
+        block: int,
+        keys: Sequence[int],
+        ids: Sequence[str],
+        roles: Sequence[str],
+        contents: Sequence[str],
+        metadata: Sequence[str],
+        timestamps: Sequence[float],
+        importances: Sequence[float | None],
+    ) -> int: ...
     def get(self, key: int) -> _RecordTuple | None: ...
     def get_id(self, id: str) -> _RecordTuple | None: ...
     def block_records(self, block: int) -> list[_RecordTuple]: ...

@@ -36,8 +36,9 @@ _Record = tuple[int, int, str, str, str, str, float, float | None]
 
 class CompressedMemory(MemoryBackend):
     """Long histories in little memory: the newest ``recent`` messages of each session stay
-    plain; older ones are packed ``block_messages`` at a time into compressed blocks (a compact
-    columnar encoding, one standard zstd or zlib frame each). Once ``dictionary_bytes`` of text
+    plain; older ones go into compressed blocks of ``block_messages`` (a compact columnar
+    encoding, one standard zstd or zlib frame each; a session's newest block stays open and is
+    rewritten as it fills). Once ``dictionary_bytes`` of text
     has gone into blocks, a zstd dictionary is trained from it, kept with the memory, and every
     block is (re)compressed with it.
 
@@ -109,6 +110,7 @@ class CompressedMemory(MemoryBackend):
         self._counts: dict[str, int] = {}
         self._session_blocks: dict[str, list[int]] = {}
         self._block_session: dict[int, str] = {}
+        self._open: dict[str, tuple[int, int]] = {}  # session -> (open block, messages held)
         self._samples: list[bytes] | None = []
         self._sample_bytes = 0
         self._train_at = self.dictionary_bytes
@@ -178,6 +180,7 @@ class CompressedMemory(MemoryBackend):
         return len(removed_keys)
 
     def _clear(self, session_id: str) -> None:
+        self._open.pop(session_id, None)
         keys: list[int] = []
         for block in self._session_blocks.pop(session_id, []):
             keys.extend(self._blocks.drop_block(block))
@@ -222,35 +225,42 @@ class CompressedMemory(MemoryBackend):
 
     # ------------------------------------------------------------- blocks
     def _compact(self, session_id: str) -> None:
-        """Packs the oldest plain messages of a session into blocks while more than ``recent``
-        plus a whole block are plain."""
+        """Moves a session's plain messages beyond the newest ``recent`` into blocks: first
+        into the session's open block (rewritten, until it holds ``block_messages``), then
+        into new ones."""
         plain = self._plain.get(session_id)
-        while plain is not None and len(plain) >= self.recent + self.block_messages:
-            batch = list(islice(plain.values(), self.block_messages))
-            self._pack(session_id, batch)
+        if plain is None or len(plain) <= self.recent:
+            return
+        older = list(islice(plain.values(), len(plain) - self.recent))
+        while older:
+            block, held = self._open.get(session_id, (-1, self.block_messages))
+            room = self.block_messages - held
+            batch = older[: room or self.block_messages]
+            older = older[len(batch) :]
+            if room:
+                try:
+                    held = self._blocks.extend_block(block, *_columns(self._plain_key, batch))
+                except (CorruptDataError, InvalidArgumentError):
+                    # The open block was damaged or dropped: these go into a new one.
+                    self._open.pop(session_id, None)
+                    older = batch + older
+                    continue
+            else:
+                block = self._blocks.add_block(*_columns(self._plain_key, batch))
+                held = len(batch)
+                self._session_blocks.setdefault(session_id, []).append(block)
+                self._block_session[block] = session_id
+            self._open[session_id] = (block, held)
+            self._unplain(session_id, batch)
+            self._learn(batch)
 
-    def _pack(self, session_id: str, batch: list[Message]) -> None:
-        ids = [m.id or "" for m in batch]
-        metas = [_dump_metadata(m) for m in batch]
-        keys = [self._plain_key[mid] for mid in ids]
-        block = self._blocks.add_block(
-            keys,
-            ids,
-            [m.role for m in batch],
-            [m.content for m in batch],
-            metas,
-            [m.timestamp for m in batch],
-            [m.importance for m in batch],
-        )
-        self._session_blocks.setdefault(session_id, []).append(block)
-        self._block_session[block] = session_id
+    def _unplain(self, session_id: str, batch: list[Message]) -> None:
         plain = self._plain[session_id]
-        for mid, key, m in zip(ids, keys, batch, strict=True):
-            del plain[mid]
-            del self._plain_key[mid]
-            del self._plain_by_key[key]
+        for m in batch:
+            assert m.id is not None
+            del plain[m.id]
+            del self._plain_by_key[self._plain_key.pop(m.id)]
             self._plain_bytes -= _plain_cost(m)
-        self._learn(batch)
 
     def _learn(self, batch: list[Message]) -> None:
         """Gathers text until a dictionary can be trained, then trains it once."""
@@ -359,9 +369,7 @@ class CompressedMemory(MemoryBackend):
         plain_after = self._plain_bytes
         for sid, new in by_session.items():
             seq = [*self._plain.get(sid, {}).values(), *new]
-            keep = len(seq)
-            if keep >= self.recent + self.block_messages:
-                keep = self.recent + (keep - self.recent) % self.block_messages
+            keep = min(len(seq), self.recent)
             plain_after += sum(_plain_cost(m) for m in seq[len(seq) - keep :])
             plain_after -= sum(_plain_cost(m) for m in seq[: len(seq) - len(new)])
         if plain_after > limit:
@@ -539,6 +547,22 @@ class CompressedMemory(MemoryBackend):
             f"CompressedMemory(max_memory_mb={self.max_memory_mb}, codec={self.codec!r}, "
             f"level={self.level}, recent={self.recent}, session_id={self.session_id!r})"
         )
+
+
+def _columns(
+    keys: Mapping[str, int], batch: list[Message]
+) -> tuple[list[int], list[str], list[str], list[str], list[str], list[float], list[float | None]]:
+    """A batch of plain messages as the columns ``BlockStore`` takes."""
+    ids = [m.id or "" for m in batch]
+    return (
+        [keys[mid] for mid in ids],
+        ids,
+        [m.role for m in batch],
+        [m.content for m in batch],
+        [_dump_metadata(m) for m in batch],
+        [m.timestamp for m in batch],
+        [m.importance for m in batch],
+    )
 
 
 def _dump_metadata(m: Message) -> str:

@@ -203,3 +203,29 @@ fn ids_of_different_lengths_and_unicode_round_trip() {
     }
     assert_eq!(store.get_id("üñï").unwrap().unwrap().1.content, "\0nul");
 }
+
+#[test]
+fn extending_a_block_keeps_its_messages_and_drops_removed_ones() {
+    let data = texts(40);
+    let recs = records(&data, 0);
+    let mut store = BlockStore::new(Codec::Zstd, 3).unwrap();
+    let b = store.add_block(&recs[..10]).unwrap();
+    store.add_block(&recs[30..]).unwrap();
+    assert_eq!(store.remove_ids(&[recs[2].id]).unwrap(), vec![2]);
+    assert_eq!(store.extend_block(b, &recs[10..20]).unwrap(), 19);
+    assert_eq!(store.len(), 29);
+    for (i, r) in recs[..30].iter().enumerate().filter(|(i, _)| *i != 2 && *i < 20) {
+        let (block, got) = store.get_id(r.id).unwrap().unwrap();
+        assert_eq!((block, got.key, got.content.as_str()), (b, i as u64, r.content));
+    }
+    assert_eq!(store.get_id(recs[2].id).unwrap(), None);
+    let e = store.extend_block(b, &recs[5..6]).unwrap_err().to_string();
+    assert!(e.contains("already stored"), "{e}");
+    assert!(store.extend_block(7, &recs[20..21]).is_err(), "no such block");
+    let mut frame = store.frame(b).unwrap().to_vec();
+    let mid = frame.len() / 2;
+    frame[mid] ^= 0xFF;
+    store.replace_frame(b, frame).unwrap();
+    assert!(matches!(store.extend_block(b, &recs[20..21]), Err(Error::CorruptData(_))));
+    assert_eq!(store.get_id(recs[20].id).unwrap(), None, "nothing was added");
+}

@@ -5,7 +5,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use ferromem_core::compress::{self as core, BlockStore as CoreStore, Codec, OwnedRecord, Record};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyString};
 
 use crate::convert::{as_strs, byte_arg, str_items, ByteArg};
 use crate::errors::{invalid, invalid_type, to_py};
@@ -79,6 +79,60 @@ fn train_dictionary<'py>(
     Ok(PyBytes::new(py, &dict))
 }
 
+/// The string columns of a block, kept alive so their UTF-8 can be read without the GIL.
+struct Columns<'py>([Vec<Bound<'py, PyString>>; 4]);
+
+impl<'py> Columns<'py> {
+    fn new(
+        ids: &Bound<'py, PyAny>,
+        roles: &Bound<'py, PyAny>,
+        contents: &Bound<'py, PyAny>,
+        metadata: &Bound<'py, PyAny>,
+    ) -> PyResult<Self> {
+        Ok(Columns([
+            str_items(ids, "ids")?,
+            str_items(roles, "roles")?,
+            str_items(contents, "contents")?,
+            str_items(metadata, "metadata")?,
+        ]))
+    }
+
+    fn strs(&self) -> PyResult<[Vec<&str>; 4]> {
+        let [a, b, c, d] = &self.0;
+        Ok([as_strs(a)?, as_strs(b)?, as_strs(c)?, as_strs(d)?])
+    }
+}
+
+/// Zips the columns into records, refusing columns of different lengths.
+fn records<'a>(
+    keys: &[u64],
+    strs: &'a [Vec<&'a str>; 4],
+    timestamps: &[f64],
+    importances: &[Option<f64>],
+) -> PyResult<Vec<Record<'a>>> {
+    let n = keys.len();
+    let [ids, roles, contents, metadata] = strs;
+    let lengths = [ids.len(), roles.len(), contents.len(), metadata.len(), timestamps.len()];
+    if lengths.iter().chain([&importances.len()]).any(|&l| l != n) {
+        return Err(invalid(format!(
+            "keys, ids, roles, contents, metadata, timestamps and importances must have the \
+             same length, got {n}, {lengths:?} and {}",
+            importances.len()
+        )));
+    }
+    Ok((0..n)
+        .map(|i| Record {
+            key: keys[i],
+            id: ids[i],
+            role: roles[i],
+            content: contents[i],
+            metadata: metadata[i],
+            timestamp: timestamps[i],
+            importance: importances[i].unwrap_or(f64::NAN),
+        })
+        .collect())
+}
+
 /// A decoded message: `(block, key, id, role, content, metadata, timestamp, importance)`.
 type RecordTuple = (u32, u64, String, String, String, String, f64, Option<f64>);
 
@@ -148,32 +202,31 @@ impl BlockStore {
         timestamps: Vec<f64>,
         importances: Vec<Option<f64>>,
     ) -> PyResult<u32> {
-        let (ids, roles) = (str_items(ids, "ids")?, str_items(roles, "roles")?);
-        let (contents, metadata) =
-            (str_items(contents, "contents")?, str_items(metadata, "metadata")?);
-        let n = keys.len();
-        let lengths = [ids.len(), roles.len(), contents.len(), metadata.len(), timestamps.len()];
-        if lengths.iter().chain([&importances.len()]).any(|&l| l != n) {
-            return Err(invalid(format!(
-                "keys, ids, roles, contents, metadata, timestamps and importances must have the \
-                 same length, got {n}, {lengths:?} and {}",
-                importances.len()
-            )));
-        }
-        let (ids, roles) = (as_strs(&ids)?, as_strs(&roles)?);
-        let (contents, metadata) = (as_strs(&contents)?, as_strs(&metadata)?);
-        let records: Vec<Record<'_>> = (0..n)
-            .map(|i| Record {
-                key: keys[i],
-                id: ids[i],
-                role: roles[i],
-                content: contents[i],
-                metadata: metadata[i],
-                timestamp: timestamps[i],
-                importance: importances[i].unwrap_or(f64::NAN),
-            })
-            .collect();
+        let columns = Columns::new(ids, roles, contents, metadata)?;
+        let strs = columns.strs()?;
+        let records = records(&keys, &strs, &timestamps, &importances)?;
         py.detach(|| self.lock().add_block(&records)).map_err(to_py)
+    }
+
+    /// Appends messages (given as in `add_block`) to an existing block by rewriting it;
+    /// returns how many messages the block then holds.
+    #[allow(clippy::too_many_arguments)]
+    fn extend_block(
+        &self,
+        py: Python<'_>,
+        block: u32,
+        keys: Vec<u64>,
+        ids: &Bound<'_, PyAny>,
+        roles: &Bound<'_, PyAny>,
+        contents: &Bound<'_, PyAny>,
+        metadata: &Bound<'_, PyAny>,
+        timestamps: Vec<f64>,
+        importances: Vec<Option<f64>>,
+    ) -> PyResult<usize> {
+        let columns = Columns::new(ids, roles, contents, metadata)?;
+        let strs = columns.strs()?;
+        let records = records(&keys, &strs, &timestamps, &importances)?;
+        py.detach(|| self.lock().extend_block(block, &records)).map_err(to_py)
     }
 
     /// `(block, key, id, role, content, metadata, timestamp, importance)` of the message stored

@@ -146,24 +146,11 @@ impl BlockStore {
     /// Ids must be new to the store and keys must be below `u32::MAX`; at most
     /// [`MAX_BLOCK_LEN`] records per block.
     pub fn add_block(&mut self, records: &[Record<'_>]) -> Result<u32> {
-        if records.is_empty() || records.len() > MAX_BLOCK_LEN {
-            return Err(Error::invalid(format!(
-                "records must hold 1..={MAX_BLOCK_LEN} messages, got {}",
-                records.len()
-            )));
-        }
+        self.check_new(records, 0)?;
         let block = u32::try_from(self.blocks.len())
             .ok()
             .filter(|&b| b < 1 << 24)
             .ok_or_else(|| Error::invalid("the store is full (2^24 blocks)"))?;
-        for r in records {
-            if r.key >= u64::from(NOWHERE) {
-                return Err(Error::invalid(format!("key must be < {NOWHERE}, got {}", r.key)));
-            }
-            if self.get_key_of(r.id).is_some() {
-                return Err(Error::invalid(format!("id {:?} is already stored", r.id)));
-            }
-        }
         let body = encode(records);
         let frame = self.compressor.compress(&body)?;
         self.raw_bytes += body.len() as u64;
@@ -174,15 +161,83 @@ impl BlockStore {
             live: records.len() as u16,
             raw_len: body.len() as u32,
         }));
-        for (slot, r) in records.iter().enumerate() {
+        self.place(block, records, 0, true);
+        Ok(block)
+    }
+
+    /// Appends `records` to an existing `block` by rewriting it; returns how many messages it
+    /// then holds. Its live messages keep their keys and ids; removed ones are gone for good.
+    /// A damaged block is `CorruptData` and is left as it is.
+    pub fn extend_block(&mut self, block: u32, records: &[Record<'_>]) -> Result<usize> {
+        if !matches!(self.blocks.get(block as usize), Some(Some(_))) {
+            return Err(Error::invalid(format!("block {block} does not exist")));
+        }
+        let old = self.block_records(block)?;
+        self.check_new(records, old.len())?;
+        let mut all: Vec<Record<'_>> = old
+            .iter()
+            .map(|r| Record {
+                key: r.key,
+                id: &r.id,
+                role: &r.role,
+                content: &r.content,
+                metadata: &r.metadata,
+                timestamp: r.timestamp,
+                importance: r.importance,
+            })
+            .collect();
+        all.extend_from_slice(records);
+        let body = encode(&all);
+        let frame = self.compressor.compress(&body)?;
+        if let Some(Some(b)) = self.blocks.get_mut(block as usize) {
+            self.raw_bytes = self.raw_bytes - u64::from(b.raw_len) + body.len() as u64;
+            b.frame = frame.into_boxed_slice();
+            b.level = self.level;
+            b.with_dictionary = self.dictionary.is_some();
+            b.live = all.len() as u16;
+            b.raw_len = body.len() as u32;
+        }
+        self.cache.retain(|(c, _)| *c != block);
+        let kept = old.len();
+        self.place(block, &all[..kept], 0, false);
+        self.place(block, records, kept, true);
+        Ok(all.len())
+    }
+
+    /// Refuses records that would overflow a block already holding `held`, reuse a stored id
+    /// or carry a key out of range.
+    fn check_new(&self, records: &[Record<'_>], held: usize) -> Result<()> {
+        if records.is_empty() || held + records.len() > MAX_BLOCK_LEN {
+            return Err(Error::invalid(format!(
+                "records must hold 1..={} messages, got {}",
+                MAX_BLOCK_LEN - held,
+                records.len()
+            )));
+        }
+        for r in records {
+            if r.key >= u64::from(NOWHERE) {
+                return Err(Error::invalid(format!("key must be < {NOWHERE}, got {}", r.key)));
+            }
+            if self.get_key_of(r.id).is_some() {
+                return Err(Error::invalid(format!("id {:?} is already stored", r.id)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Points the keys of `records` at their slots (from `first_slot`), entering their ids in
+    /// the id map when they are `new` (not when a block is rewritten around them).
+    fn place(&mut self, block: u32, records: &[Record<'_>], first_slot: usize, new: bool) {
+        for (i, r) in records.iter().enumerate() {
             let key = r.key as usize;
             if key >= self.locations.len() {
                 self.locations.resize(key + 1, NOWHERE);
             }
-            self.locations[key] = location(block, slot);
-            self.ids.insert(r.id, r.key as u32);
+            self.locations[key] = location(block, first_slot + i);
+            if new {
+                self.ids.insert(r.id, r.key as u32);
+            }
         }
-        Ok(block)
     }
 
     fn get_key_of(&self, id: &str) -> Option<u32> {
