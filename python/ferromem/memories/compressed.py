@@ -169,11 +169,8 @@ class CompressedMemory(MemoryBackend):
             m = plain.pop(mid, None)
             if m is None:
                 packed.append(mid)
-                continue
-            key = self._plain_key.pop(mid)
-            del self._plain_by_key[key]
-            self._plain_bytes -= _plain_cost(m)
-            removed_keys.append(key)
+            else:
+                removed_keys.append(self._drop_plain(m))
         if packed:
             removed_keys.extend(self._blocks.remove_ids(packed))
         self._forget(session_id, removed_keys)
@@ -186,11 +183,7 @@ class CompressedMemory(MemoryBackend):
             keys.extend(self._blocks.drop_block(block))
             del self._block_session[block]
             self._damaged.discard(block)
-        for mid, m in self._plain.pop(session_id, {}).items():
-            key = self._plain_key.pop(mid)
-            del self._plain_by_key[key]
-            self._plain_bytes -= _plain_cost(m)
-            keys.append(key)
+        keys.extend(self._drop_plain(m) for m in self._plain.pop(session_id, {}).values())
         self._unindex(keys)
         self._counts.pop(session_id, None)
 
@@ -259,8 +252,16 @@ class CompressedMemory(MemoryBackend):
         for m in batch:
             assert m.id is not None
             del plain[m.id]
-            del self._plain_by_key[self._plain_key.pop(m.id)]
-            self._plain_bytes -= _plain_cost(m)
+            self._drop_plain(m)
+
+    def _drop_plain(self, m: Message) -> int:
+        """Forgets a plain message's id and key (its session dict is the caller's); returns
+        its key."""
+        assert m.id is not None
+        key = self._plain_key.pop(m.id)
+        del self._plain_by_key[key]
+        self._plain_bytes -= _plain_cost(m)
+        return key
 
     def _learn(self, batch: list[Message]) -> None:
         """Gathers text until a dictionary can be trained, then trains it once."""
