@@ -30,9 +30,15 @@ class IndexedMemory(InMemoryBackend):
     accent-folded, stemmed terms without stop words; ``"jaccard"`` keeps the seed's set
     similarity. Every session is a group of the index, so a session's search costs in proportion
     to the session, not to the whole memory. ``topics`` maps topic names to keyword lists (the
-    seed's four by default) for :meth:`search_topics`. ``index_roles=True`` also indexes each
-    turn's role (useful when roles are speaker names). :meth:`get_context` brings each relevant
-    turn with ``neighbours`` turns on each side of it.
+    seed's four by default) for :meth:`search_topics`. ``index_roles`` indexes each turn's role
+    with its text (roles are often speaker names, which questions mention).
+    ``neighbour_weights=(previous, next)``: a turn also earns these shares of the scores of the
+    turns before and after it in its session, since the answer to a matching question is
+    usually the next turn; ``(0, 0)`` gives plain per-turn ranking. :meth:`get_context` brings
+    each relevant turn with ``neighbours`` turns on each side of it.
+
+    The defaults (``b=0.3``, roles indexed, weights ``(0.3, 0.1)``) were chosen on the LoCoMo
+    dev conversations (``benches/bench_keyword_recall.py --variants`` shows each choice).
     """
 
     def __init__(
@@ -40,9 +46,10 @@ class IndexedMemory(InMemoryBackend):
         scoring: str = "bm25",
         *,
         k1: float = 1.2,
-        b: float = 0.75,
+        b: float = 0.3,
         topics: Mapping[str, Sequence[str]] | None = None,
-        index_roles: bool = False,
+        index_roles: bool = True,
+        neighbour_weights: tuple[float, float] = (0.3, 0.1),
         neighbours: int = 1,
         session_id: str = DEFAULT_SESSION,
         token_counter: TokenCounter | None = None,
@@ -53,6 +60,12 @@ class IndexedMemory(InMemoryBackend):
         if isinstance(neighbours, bool) or not isinstance(neighbours, int) or neighbours < 0:
             raise InvalidArgumentError(f"neighbours must be an int >= 0, got {neighbours!r}")
         self._index = KeywordIndex(scoring, k1, b, topics=topics)
+        if not isinstance(neighbour_weights, tuple) or len(neighbour_weights) != 2:
+            raise InvalidTypeError(
+                f"neighbour_weights must be a (previous, next) tuple, got {neighbour_weights!r}"
+            )
+        self._index.search("probe", 1, neighbour_weights=neighbour_weights)  # validates
+        self.neighbour_weights = (float(neighbour_weights[0]), float(neighbour_weights[1]))
         self.scoring = scoring
         self.index_roles = bool(index_roles)
         self.neighbours = neighbours
@@ -183,7 +196,9 @@ class IndexedMemory(InMemoryBackend):
         """Top ``limit`` in one group (or all), over-fetching while filters reject hits."""
         k = limit if not filters and sessions is None else max(4 * limit, 64)
         while True:
-            keys, scores = self._index.search(query, k, group=group)
+            keys, scores = self._index.search(
+                query, k, group=group, neighbour_weights=self.neighbour_weights
+            )
             by_key = self._by_key
             hits: list[Hit] = []
             for key, score in zip(keys.tolist(), scores.tolist(), strict=True):

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 pub use self::postings::{Cursor, Postings};
+pub use self::search::Neighbours;
 pub use self::topics::{default_topics, Topics};
 use crate::error::{Error, Result};
 use crate::text::Analyzer;
@@ -105,6 +106,8 @@ pub struct KeywordIndex {
     group_ids: FxHashMap<Box<str>, u32>,
     group_names: Vec<Box<str>>,
     group_docs: Vec<Vec<u32>>,
+    /// Documents added without a group, in order (purged lazily: readers skip dead ones).
+    ungrouped: Vec<u32>,
     topic_docs: Vec<Vec<u32>>,
     epoch: u32,
 }
@@ -130,6 +133,7 @@ impl KeywordIndex {
             group_ids: FxHashMap::default(),
             group_names: Vec::new(),
             group_docs: Vec::new(),
+            ungrouped: Vec::new(),
             topic_docs,
             epoch: 0,
         })
@@ -227,6 +231,8 @@ impl KeywordIndex {
             self.doc_group.push(group);
             if group != NO_GROUP {
                 self.group_docs[group as usize].push(doc);
+            } else {
+                self.ungrouped.push(doc);
             }
         }
         Ok(())
@@ -349,7 +355,8 @@ impl KeywordIndex {
             list.docs.shrink_to_fit();
             list.tfs.shrink_to_fit();
         }
-        for list in self.topic_docs.iter_mut().chain(self.group_docs.iter_mut()) {
+        let lists = self.topic_docs.iter_mut().chain(self.group_docs.iter_mut());
+        for list in lists.chain(std::iter::once(&mut self.ungrouped)) {
             list.retain(|&d| is_alive(d));
             list.shrink_to_fit();
         }
@@ -398,7 +405,8 @@ impl KeywordIndex {
             + self.by_id.capacity() * (12 + 1);
         let groups: usize = self.group_docs.iter().map(|g| g.capacity() * 4 + 24).sum::<usize>()
             + self.group_names.iter().map(|n| 2 * (n.len() + 16) + 5).sum::<usize>();
-        let topics: usize = self.topic_docs.iter().map(|t| t.capacity() * 4).sum();
+        let topics: usize = self.topic_docs.iter().map(|t| t.capacity() * 4).sum::<usize>()
+            + self.ungrouped.capacity() * 4;
         terms + postings + docs + groups + topics
     }
 }

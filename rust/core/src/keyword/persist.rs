@@ -139,7 +139,9 @@ impl KeywordIndex {
             }
             index.total_len += index.lens[doc as usize] as u64;
             let g = index.doc_group[doc as usize];
-            if g != NO_GROUP {
+            if g == NO_GROUP {
+                index.ungrouped.push(doc);
+            } else {
                 let list = index
                     .group_docs
                     .get_mut(g as usize)
