@@ -4,6 +4,10 @@
 //! Han, Hiragana and Katakana characters are emitted one per term (those scripts do not
 //! separate words with spaces, so single characters are the robust unit without a dictionary).
 
+use std::sync::OnceLock;
+
+use rustc_hash::FxHashSet;
+
 use crate::stem::stem_light;
 
 /// Terms longer than this (in bytes) are dropped: they are hashes, URLs or base64, not words,
@@ -214,8 +218,11 @@ const STOP_WORDS: &[&str] = &[
 ];
 
 /// True when `term` (lower case) is an English stop word.
+#[inline]
 pub fn is_stop_word(term: &str) -> bool {
-    term.len() <= 10 && STOP_WORDS.binary_search(&term).is_ok()
+    // A hash probe: a binary search over the list cost as much as the rest of analysis.
+    static SET: OnceLock<FxHashSet<&'static str>> = OnceLock::new();
+    term.len() <= 10 && SET.get_or_init(|| STOP_WORDS.iter().copied().collect()).contains(term)
 }
 
 impl Analyzer {

@@ -264,18 +264,22 @@ impl KeywordIndex {
 
     /// Appends one analyzed chunk whose first document is `base`.
     fn merge(&mut self, base: u32, chunk: ingest::Chunk) {
-        for (term, (docs, tfs)) in chunk.terms.into_iter().zip(chunk.lists) {
-            let epoch = self.epoch;
+        let epoch = self.epoch;
+        for (t, term) in chunk.terms.into_iter().enumerate() {
+            let range = chunk.offsets[t] as usize..chunk.offsets[t + 1] as usize;
             let next = self.postings.len() as u32;
             let tid = *self.terms.entry(term).or_insert(next);
             if tid == next {
                 self.postings.push(Postings::new(epoch));
             }
             let list = &mut self.postings[tid as usize];
-            for (d, tf) in docs.into_iter().zip(tfs) {
-                let doc = base + d;
-                list.push(doc, tf, chunk.lens[d as usize]);
-            }
+            let docs = &chunk.docs[range.clone()];
+            let tfs = &chunk.tfs[range];
+            list.docs.extend(docs.iter().map(|&d| base + d));
+            list.tfs.extend_from_slice(tfs);
+            list.max_tf = tfs.iter().copied().fold(list.max_tf, u8::max);
+            list.min_len =
+                docs.iter().map(|&d| chunk.lens[d as usize]).fold(list.min_len, u32::min);
         }
         self.total_len += chunk.lens.iter().map(|&l| l as u64).sum::<u64>();
         for (d, mask) in chunk.topics.iter().enumerate() {
