@@ -21,14 +21,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import tantivy
-from locomo import add_data_argument, load, repeated_texts
-
 from ferromem import IndexedMemory
 from ferromem.core import KeywordIndex
+from locomo import add_data_argument, load, repeated_texts
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baselines.seed_indexed import IndexedMemory as SeedIndexedMemory
@@ -41,9 +41,9 @@ def pct(values: Sequence[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
-def latencies(fn: Callable[[str], object], queries: Sequence[str]) -> list[float]:
-    """Milliseconds per call, one call per query (after one warm-up pass over a few)."""
-    for q in queries[:20]:
+def latencies(fn: Callable[[str], object], queries: Sequence[str], warm: int = 20) -> list[float]:
+    """Milliseconds per call, one call per query (after ``warm`` warm-up calls)."""
+    for q in queries[:warm]:
         fn(q)
     out = []
     for q in queries:
@@ -83,7 +83,10 @@ def tantivy_index(
     return index, elapsed
 
 
-def tantivy_search(index: tantivy.Index, session: str | None = None) -> Callable[[str], list[int]]:
+def tantivy_search(
+    index: tantivy.Index, session: str | None = None, fetch: bool = True
+) -> Callable[[str], list[int]]:
+    """Parse, search and (with ``fetch``) read each hit's id from the doc store."""
     searcher = index.searcher()
 
     def search(q: str) -> list[int]:
@@ -92,7 +95,10 @@ def tantivy_search(index: tantivy.Index, session: str | None = None) -> Callable
             return []
         text = f'+session:"{session}" +({words})' if session else words
         query = index.parse_query(text, ["text"])
-        return [searcher.doc(addr)["id"][0] for _, addr in searcher.search(query, 10).hits]
+        hits = searcher.search(query, 10).hits
+        if not fetch:
+            return [addr.doc for _, addr in hits]
+        return [searcher.doc(addr)["id"][0] for _, addr in hits]
 
     return search
 
@@ -106,11 +112,11 @@ def main() -> None:
     add_data_argument(parser)
     parser.add_argument("--n", type=int, default=1_000_000, help="messages in the corpus")
     parser.add_argument("--single-n", type=int, default=200_000, help="messages added one by one")
-    parser.add_argument("--seed-queries", type=int, default=10, help="queries for the seed")
+    parser.add_argument("--seed-queries", type=int, default=5, help="queries for the seed")
     parser.add_argument("--quick", action="store_true", help="200k messages, fewer seed queries")
     args = parser.parse_args()
     if args.quick:
-        args.n, args.single_n, args.seed_queries = 200_000, 50_000, 5
+        args.n, args.single_n, args.seed_queries = 200_000, 50_000, 3
     turns, questions = load(args.data)
     texts = repeated_texts(turns, args.n)
     queries = [q.question for q in questions]
@@ -134,18 +140,35 @@ def main() -> None:
         print(ratio_line("batch", ours_batch, tan_batch, "tantivy", True))
 
         # ------------------------------------------------------------ W2 search
-        ours_lat = latencies(lambda q: index.search(q, 10), queries)
+        ours_lat = latencies(partial(index.search, k=10), queries)
         tan_lat = latencies(tantivy_search(tan), queries)
+        tan_bare = latencies(tantivy_search(tan, fetch=False), queries)
         print("W2 top-10 search latency over every question")
-        for name, lat in (("ferromem", ours_lat), ("tantivy ", tan_lat)):
+        rows = (
+            ("ferromem (ids)", ours_lat),
+            ("tantivy (ids) ", tan_lat),
+            ("tantivy (addresses only, no id fetch)", tan_bare),
+        )
+        for name, lat in rows:
             print(
                 f"  {name}: p50 {statistics.median(lat):.3f} ms  p99 {pct(lat, 99):.3f} ms"
                 f"  mean {statistics.fmean(lat):.3f} ms"
             )
         print(
-            ratio_line("p50", statistics.median(ours_lat), statistics.median(tan_lat), "tantivy", False)
+            ratio_line(
+                "p50", statistics.median(ours_lat), statistics.median(tan_lat), "tantivy", False
+            )
         )
         print(ratio_line("p99", pct(ours_lat, 99), pct(tan_lat, 99), "tantivy", False))
+        print(
+            ratio_line(
+                "p50, tantivy without id fetch",
+                statistics.median(ours_lat),
+                statistics.median(tan_bare),
+                "tantivy",
+                False,
+            )
+        )
         del tan
 
     # ---------------------------------------------------------------- W8 memory
@@ -155,7 +178,8 @@ def main() -> None:
     print("W8 index size per raw text byte")
     print(f"  ferromem in memory: {held / raw:.2f}x (after compact(): {compacted / raw:.2f}x)")
     print(f"  tantivy on disk (freqs, no positions): {tan_bytes / raw:.2f}x")
-    del index
+    index.compact()  # (keeps the name bound for the linter; memory is released below)
+    index = KeywordIndex()
 
     # ---------------------------------------------------------------- W1 single adds
     single = texts[: args.single_n]
@@ -184,7 +208,9 @@ def main() -> None:
     print(ratio_line("single add_message", ours_single, seed_rate, "seed", True))
     print(ratio_line("IndexedMemory.add_message", ours_single, tan_batch, "tantivy", True))
 
-    seed_lat = latencies(lambda q: seed.search_messages(q, limit=10), queries[: args.seed_queries])
+    seed_lat = latencies(
+        partial(seed.search_messages, limit=10), queries[: args.seed_queries], warm=0
+    )
     print(f"W2 seed IndexedMemory search over {n:,} ({args.seed_queries} questions)")
     print(
         f"  seed: p50 {statistics.median(seed_lat):,.1f} ms; ferromem p50"
@@ -193,7 +219,7 @@ def main() -> None:
     print(
         ratio_line("p50", statistics.median(ours_lat), statistics.median(seed_lat), "seed", False)
     )
-    del seed
+    seed = SeedIndexedMemory()
 
     # ---------------------------------------------------------------- W9 sessions
     per_session = 100
@@ -205,30 +231,30 @@ def main() -> None:
         scoped.add(ids[:size], texts[:size], groups=sessions)
         picks = [f"s{s}" for s in rng.integers(0, size // per_session, len(queries))]
         pairs = list(zip(queries, picks, strict=True))
-        it = iter(pairs * 2)
-
-        def one(_q: str, idx: KeywordIndex = scoped) -> object:
-            q, s = next(it)
-            return idx.search(q, 10, group=s)
-
-        lat = latencies(one, queries)
+        lat = paired_latencies(lambda q, s, idx=scoped: idx.search(q, 10, group=s), pairs)
         with tempfile.TemporaryDirectory() as tmp:
             tan, _ = tantivy_index(texts[:size], Path(tmp), sessions)
-            searcher_by_session = {s: tantivy_search(tan, s) for s in set(picks)}
-            it2 = iter(pairs * 2)
-
-            def tan_one(_q: str) -> object:
-                q, s = next(it2)
-                return searcher_by_session[s](q)
-
-            tlat = latencies(tan_one, queries)
-            del tan
+            by_session = {s: tantivy_search(tan, s) for s in set(picks)}
+            tlat = paired_latencies(lambda q, s, b=by_session: b[s](q), pairs)
         print(
             f"  corpus {size:>9,} in {size // per_session:>6,} sessions: ferromem p50"
             f" {statistics.median(lat):.3f} ms p99 {pct(lat, 99):.3f} ms | tantivy +session"
             f" p50 {statistics.median(tlat):.3f} ms p99 {pct(tlat, 99):.3f} ms"
         )
-        del scoped
+
+
+def paired_latencies(
+    fn: Callable[[str, str], object], pairs: Sequence[tuple[str, str]]
+) -> list[float]:
+    """Milliseconds per call of ``fn(query, session)`` (after a short warm-up)."""
+    for q, s in pairs[:20]:
+        fn(q, s)
+    out = []
+    for q, s in pairs:
+        t0 = time.perf_counter()
+        fn(q, s)
+        out.append((time.perf_counter() - t0) * 1000)
+    return out
 
 
 if __name__ == "__main__":
