@@ -41,7 +41,14 @@ fn main() {
     }
     times.sort_by(|a, b| a.0.total_cmp(&b.0));
     let p = |x: f64| times[((times.len() as f64 * x) as usize).min(times.len() - 1)].0;
-    println!("{} docs, {} queries: p50 {:.3} ms p90 {:.3} ms p99 {:.3} ms", texts.len(), times.len(), p(0.5), p(0.9), p(0.99));
+    println!(
+        "{} docs, {} queries: p50 {:.3} ms p90 {:.3} ms p99 {:.3} ms",
+        texts.len(),
+        times.len(),
+        p(0.5),
+        p(0.9),
+        p(0.99)
+    );
     for (ms, q) in times.iter().rev().take(8) {
         println!("  {ms:.3} ms  {q}");
     }

@@ -15,7 +15,7 @@ pub mod topics;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-pub use self::postings::{Cursor, Postings};
+pub use self::postings::{tf_bucket, Cursor, Postings, TF_BUCKETS};
 pub use self::search::Neighbours;
 pub use self::topics::{default_topics, Topics};
 use crate::error::{Error, Result};
@@ -277,9 +277,11 @@ impl KeywordIndex {
             let tfs = &chunk.tfs[range];
             list.docs.extend(docs.iter().map(|&d| base + d));
             list.tfs.extend_from_slice(tfs);
-            list.max_tf = tfs.iter().copied().fold(list.max_tf, u8::max);
-            list.min_len =
-                docs.iter().map(|&d| chunk.lens[d as usize]).fold(list.min_len, u32::min);
+            for (&d, &tf) in docs.iter().zip(tfs) {
+                list.max_tf = list.max_tf.max(tf);
+                let slot = &mut list.min_len[postings::tf_bucket(tf)];
+                *slot = (*slot).min(chunk.lens[d as usize]);
+            }
         }
         self.total_len += chunk.lens.iter().map(|&l| l as u64).sum::<u64>();
         for (d, mask) in chunk.topics.iter().enumerate() {
