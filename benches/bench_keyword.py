@@ -26,8 +26,10 @@ from pathlib import Path
 
 import numpy as np
 import tantivy
+
 from ferromem import IndexedMemory
 from ferromem.core import KeywordIndex
+
 from locomo import add_data_argument, load, repeated_texts
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -6,7 +6,9 @@ import argparse
 import time
 
 import tiktoken
+
 from ferromem import core
+
 from locomo import add_data_argument, load, repeated_texts
 
 

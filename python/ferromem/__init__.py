@@ -25,6 +25,8 @@ from .memories.buffer import BufferMemory
 from .memories.dict_memory import DictMemory
 from .memories.indexed import IndexedMemory
 from .memories.json_file import JSONFileMemory, PersistentMemory
+from .memories.redis import RedisMemory
+from .memories.sqlite import SQLiteMemory
 from .message import ALL_SESSIONS, Hit, Message
 
 __all__ = [
@@ -44,6 +46,8 @@ __all__ = [
     "MemoryLimitError",
     "Message",
     "PersistentMemory",
+    "RedisMemory",
+    "SQLiteMemory",
     "StorageError",
     "SummarizerError",
     "UnknownIdError",

@@ -174,8 +174,13 @@ class MemoryBackend(ABC):
             return [int(n) for n in _core.count_tokens_many(texts)]
         return [self.count_tokens(t) for t in texts]
 
-    def _prepare(self, items: Iterable[object], session_id: SessionScope) -> list[Message]:
-        """Validates items into storable messages: session resolved, id and timestamp set."""
+    def _prepare(
+        self, items: Iterable[object], session_id: SessionScope, *, check_stored: bool = True
+    ) -> list[Message]:
+        """Validates items into storable messages: session resolved, id and timestamp set.
+
+        Caller-given ids are checked against the store unless ``check_stored`` is False (an
+        async backend checks them itself, without blocking)."""
         keep_own = isinstance(session_id, AllSessions)
         target = None if keep_own else self._scope(session_id)[0]
         out: list[Message] = []
@@ -200,7 +205,7 @@ class MemoryBackend(ABC):
             mid = msg.id
             if mid is None:
                 mid = new_message_id()
-            elif mid in seen or self._get(mid) is not None:
+            elif mid in seen or (check_stored and self._get(mid) is not None):
                 raise InvalidArgumentError(f"message id {mid!r} is already stored")
             seen.add(mid)
             if sid is not msg.session_id or mid is not msg.id:
