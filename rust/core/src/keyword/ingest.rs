@@ -7,7 +7,7 @@
 use rustc_hash::FxHashMap;
 
 use super::topics::Topics;
-use crate::text::Analyzer;
+use crate::text::{pack, Analyzer};
 
 /// One chunk's postings, with document numbers relative to the chunk's first document.
 ///
@@ -35,7 +35,11 @@ pub struct Chunk {
 /// Analyzes `texts` (one chunk) into local postings.
 pub fn analyze_chunk(analyzer: &Analyzer, topics: &Topics, texts: &[&str]) -> Chunk {
     let with_topics = !topics.keywords.is_empty();
-    let mut dict: FxHashMap<Box<str>, u32> = FxHashMap::default();
+    // Local term ids: short terms keyed by their packed bytes (integer hashing), long ones by
+    // string; `terms` holds each id's text.
+    let mut short: FxHashMap<u128, u32> = FxHashMap::default();
+    let mut long: FxHashMap<Box<str>, u32> = FxHashMap::default();
+    let mut terms: Vec<Box<str>> = Vec::new();
     let mut keywords: Vec<Vec<u16>> = Vec::new();
     let mut lens = Vec::with_capacity(texts.len());
     let mut uniq = Vec::with_capacity(texts.len());
@@ -49,17 +53,20 @@ pub fn analyze_chunk(analyzer: &Analyzer, topics: &Topics, texts: &[&str]) -> Ch
     for (doc, text) in texts.iter().enumerate() {
         doc_terms.clear();
         analyzer.for_each_term(text, &mut buf, |term| {
-            let id = match dict.get(term) {
-                Some(&id) => id,
-                None => {
-                    let id = dict.len() as u32;
-                    dict.insert(term.into(), id);
-                    if with_topics {
-                        keywords.push(topics.keywords_of(term));
-                    }
-                    id
-                }
+            let next = terms.len() as u32;
+            let id = match pack(term) {
+                Some(key) => *short.entry(key).or_insert(next),
+                None => match long.get(term) {
+                    Some(&id) => id,
+                    None => *long.entry(term.into()).or_insert(next),
+                },
             };
+            if id == next {
+                terms.push(term.into());
+                if with_topics {
+                    keywords.push(topics.keywords_of(term));
+                }
+            }
             doc_terms.push(id);
         });
         doc_terms.sort_unstable();
@@ -85,7 +92,7 @@ pub fn analyze_chunk(analyzer: &Analyzer, topics: &Topics, texts: &[&str]) -> Ch
         }
     }
     // Counting sort of the pairs by term; document order is kept within each term.
-    let n_terms = dict.len();
+    let n_terms = terms.len();
     let mut offsets = vec![0u32; n_terms + 1];
     for &t in &pair_term {
         offsets[t as usize + 1] += 1;
@@ -101,10 +108,6 @@ pub fn analyze_chunk(analyzer: &Analyzer, topics: &Topics, texts: &[&str]) -> Ch
         docs[at] = d;
         tfs[at] = tf;
         fill[t as usize] += 1;
-    }
-    let mut terms: Vec<Box<str>> = vec![Box::from(""); n_terms];
-    for (term, id) in dict {
-        terms[id as usize] = term;
     }
     Chunk { terms, offsets, docs, tfs, lens, uniq, topics: masks }
 }
