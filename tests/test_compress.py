@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import array
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -149,3 +150,23 @@ def test_truncated_corrupted_and_wrong_dictionary(codec: str, dictionary: bytes)
     with pytest.raises(CorruptDataError):
         core.decompress(with_dict, codec, dictionary=other)
     assert isinstance(CorruptDataError("x"), ValueError)
+
+
+def test_threads_share_nothing_but_the_results(dictionary: bytes) -> None:
+    """Calls run without the GIL, each thread with its own cached contexts: concurrent calls
+    with different codecs, levels and dictionaries must not mix them up."""
+    jobs = [
+        (codec, level, dictionary if i % 3 == 0 else None, TEXT[i * 7 :])
+        for i, (codec, level) in enumerate([("zstd", 1), ("zstd", 9), ("zlib", 6), ("zlib", 1)] * 8)
+    ]
+
+    def run(job: tuple[str, int, bytes | None, bytes]) -> bool:
+        codec, level, zdict, data = job
+        for _ in range(20):
+            frame = core.compress(data, codec, level, dictionary=zdict)
+            if core.decompress(frame, codec, dictionary=zdict) != data:
+                return False
+        return True
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert all(pool.map(run, jobs))
