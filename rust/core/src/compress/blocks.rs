@@ -206,7 +206,7 @@ impl BlockStore {
 
     /// Refuses records that would overflow a block already holding `held`, reuse a stored id
     /// or carry a key out of range.
-    fn check_new(&self, records: &[Record<'_>], held: usize) -> Result<()> {
+    fn check_new(&mut self, records: &[Record<'_>], held: usize) -> Result<()> {
         if records.is_empty() || held + records.len() > MAX_BLOCK_LEN {
             return Err(Error::invalid(format!(
                 "records must hold 1..={} messages, got {}",
@@ -218,7 +218,9 @@ impl BlockStore {
             if r.key >= u64::from(NOWHERE) {
                 return Err(Error::invalid(format!("key must be < {NOWHERE}, got {}", r.key)));
             }
-            if self.get_key_of(r.id).is_some() {
+            // A hash hit may be another id's: confirm against its block before refusing (a
+            // damaged block cannot confirm, and must not stop an unrelated write).
+            if self.get_key_of(r.id).is_some() && matches!(self.get_id(r.id), Ok(Some(_))) {
                 return Err(Error::invalid(format!("id {:?} is already stored", r.id)));
             }
         }
@@ -556,4 +558,31 @@ fn decode_slot(body: &[u8], slot: usize) -> std::result::Result<OwnedRecord, Str
         timestamp: f64::from_bits(number(1)),
         importance: f64::from_bits(number(2)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_id_that_shares_a_hash_with_a_stored_one_is_not_found() {
+        let (a, b) = super::super::idmap::colliding_ids();
+        let record = |key, id| Record {
+            key,
+            id,
+            role: "user",
+            content: "hello",
+            metadata: "",
+            timestamp: 0.0,
+            importance: f64::NAN,
+        };
+        let mut store = BlockStore::new(Codec::Zstd, 3).unwrap();
+        store.add_block(&[record(0, &a)]).unwrap();
+        assert_eq!(store.get_id(&b).unwrap(), None);
+        store.add_block(&[record(1, &b)]).unwrap();
+        assert_eq!(store.get_id(&a).unwrap().unwrap().1.key, 0);
+        assert_eq!(store.get_id(&b).unwrap().unwrap().1.key, 1);
+        assert_eq!(store.remove_ids(&[&b]).unwrap(), vec![1]);
+        assert_eq!(store.get_id(&a).unwrap().unwrap().1.key, 0);
+    }
 }

@@ -1,10 +1,11 @@
-//! A compact map from message id strings to store keys: 12 bytes per id instead of the 80+ a
+//! A compact map from message id strings to store keys: 8 bytes per id instead of the 80+ a
 //! hash map of owned strings costs, which is what lets a million compressed messages stay small.
 //!
-//! Ids are reduced to a 64-bit hash. Most entries live in sorted parallel arrays (binary
+//! Ids are reduced to a 32-bit hash. Most entries live in sorted parallel arrays (binary
 //! search); new ones go to a small hash map that is merged in once it grows. A hash that is
 //! already taken by another id sends the newcomer to an overflow map of full strings, so two
-//! ids never share an entry; callers confirm a hit by comparing the id stored with the message.
+//! ids never share an entry; an id that was never stored may still meet another's hash, so
+//! callers confirm every hit by comparing the id stored with the message.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -14,18 +15,18 @@ const REMOVED: u32 = u32::MAX;
 /// Maps id strings to `u32` keys (see the module docs for the layout).
 #[derive(Default)]
 pub struct IdMap {
-    hashes: Vec<u64>,
+    hashes: Vec<u32>,
     keys: Vec<u32>,
     removed_in_sorted: usize,
-    recent: HashMap<u64, u32>,
+    recent: HashMap<u32, u32>,
     overflow: HashMap<Box<str>, u32>,
 }
 
-fn hash_id(id: &str) -> u64 {
+fn hash_id(id: &str) -> u32 {
     // SipHash with fixed keys: stable across runs, and well mixed for ids that share prefixes.
     let mut h = DefaultHasher::new();
     id.hash(&mut h);
-    h.finish()
+    (h.finish() >> 32) as u32
 }
 
 impl IdMap {
@@ -37,7 +38,7 @@ impl IdMap {
         self.get_hash(hash_id(id))
     }
 
-    fn get_hash(&self, h: u64) -> Option<u32> {
+    fn get_hash(&self, h: u32) -> Option<u32> {
         if let Some(&k) = self.recent.get(&h) {
             return Some(k);
         }
@@ -80,7 +81,7 @@ impl IdMap {
     }
 
     fn merge(&mut self) {
-        let mut fresh: Vec<(u64, u32)> = self.recent.drain().collect();
+        let mut fresh: Vec<(u32, u32)> = self.recent.drain().collect();
         fresh.sort_unstable();
         let n = self.hashes.len() - self.removed_in_sorted + fresh.len();
         let (mut hashes, mut keys) = (Vec::with_capacity(n), Vec::with_capacity(n));
@@ -116,17 +117,43 @@ impl IdMap {
     /// Bytes held, counting allocated capacity and hash-map control bytes.
     pub fn memory_usage_bytes(&self) -> usize {
         let map_slot = |entry: usize, cap: usize| cap * (entry + 1) * 8 / 7;
-        self.hashes.capacity() * 8
+        self.hashes.capacity() * 4
             + self.keys.capacity() * 4
-            + map_slot(16, self.recent.capacity())
+            + map_slot(8, self.recent.capacity())
             + map_slot(24, self.overflow.capacity())
             + self.overflow.keys().map(|k| k.len()).sum::<usize>()
     }
 }
 
+/// Two distinct ids with the same 32-bit hash (found by a birthday search), for tests.
+#[cfg(test)]
+pub(crate) fn colliding_ids() -> (String, String) {
+    let mut seen = HashMap::new();
+    for i in 0u64.. {
+        let id = format!("{i:024x}");
+        if let Some(other) = seen.insert(hash_id(&id), id.clone()) {
+            return (other, id);
+        }
+    }
+    unreachable!("u64 ids outnumber u32 hashes")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn real_collisions_keep_both_ids_apart() {
+        let (a, b) = colliding_ids();
+        assert_eq!(hash_id(&a), hash_id(&b));
+        let mut m = IdMap::default();
+        m.insert(&a, 1);
+        assert_eq!(m.get(&b), Some(1), "a false hit that callers must confirm");
+        m.insert(&b, 2);
+        assert_eq!((m.get(&a), m.get(&b)), (Some(1), Some(2)));
+        assert!(m.remove(&a, 1));
+        assert_eq!((m.get(&a), m.get(&b)), (None, Some(2)));
+    }
 
     #[test]
     fn inserts_merges_and_removes() {
@@ -147,7 +174,7 @@ mod tests {
         assert_eq!(m.get("id-4"), Some(4));
         m.insert("id-3", 77);
         assert_eq!(m.get("id-3"), Some(77));
-        assert!(m.memory_usage_bytes() < 20_000 * 20);
+        assert!(m.memory_usage_bytes() < 20_000 * 16);
     }
 
     #[test]
