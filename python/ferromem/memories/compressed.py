@@ -57,8 +57,8 @@ class CompressedMemory(MemoryBackend):
     over the limit after every block is gone, the write is kept and MemoryLimitError says so.
 
     A damaged block never takes the others down: reading one of its messages by id raises
-    :class:`CorruptDataError` naming the block, listings and searches skip it, log it, and list
-    it in ``get_stats()["damaged_blocks"]``.
+    :class:`CorruptDataError` naming the block; listings skip it, log it once and list it in
+    ``get_stats()["damaged_blocks"]``; searches leave its messages out.
     """
 
     #: Text gathered from compressed messages before a dictionary is trained.
