@@ -4,7 +4,8 @@
 //! Documents are numbered in insertion order; postings list those numbers in ascending order,
 //! so appending keeps every list sorted. Deleting clears a bit in `alive`; posting lists are
 //! purged of deleted documents lazily, when a query first touches them ([`KeywordIndex::clean_for`])
-//! or on [`KeywordIndex::compact`], which keeps `remove` cheap and document frequencies exact.
+//! or on [`KeywordIndex::compact`] (which `remove` runs by itself once deletions reach a quarter
+//! of the live documents); this keeps `remove` cheap and document frequencies exact.
 
 mod ingest;
 mod lens;
