@@ -27,11 +27,15 @@ ops = st.lists(
 
 
 @settings(max_examples=60, deadline=None)
-@given(ops=ops, scoring=st.sampled_from(["bm25", "jaccard"]))
+@given(
+    ops=ops,
+    scoring=st.sampled_from(["bm25", "jaccard"]),
+    weights=st.sampled_from([(0.0, 0.0), (0.3, 0.1)]),
+)
 def test_search_never_returns_a_deleted_or_other_session_message(
-    ops: list[tuple], scoring: str
+    ops: list[tuple], scoring: str, weights: tuple[float, float]
 ) -> None:
-    mem = IndexedMemory(scoring, session_id="s1")
+    mem = IndexedMemory(scoring, session_id="s1", neighbour_weights=weights)
     live: dict[str, tuple[str, str]] = {}  # id -> (session, text)
     added: list[str] = []
     for op in ops:
@@ -57,13 +61,17 @@ def test_search_never_returns_a_deleted_or_other_session_message(
             hits = mem.search(word, session_id=sid, limit=100)
             got = {h.message.id for h in hits}
             want = {k for k, (s, text) in live.items() if s == sid and word in text.split()}
-            assert got == want
+            # Neighbour weights may add the turns around a match, never anything outside the
+            # session or deleted.
+            assert want <= got <= {k for k, (s, _) in live.items() if s == sid}
+            if weights == (0.0, 0.0):
+                assert got == want
     everywhere = mem.search(" ".join(WORDS), session_id=ALL_SESSIONS, limit=1000)
     assert {h.message.id for h in everywhere} == set(live)
 
 
 def test_jaccard_scoring_is_the_seeds() -> None:
-    mem = IndexedMemory("jaccard")
+    mem = IndexedMemory("jaccard", index_roles=False, neighbour_weights=(0.0, 0.0))
     mem.add_message("user", "red apple pie")
     mem.add_message("user", "red car")
     hits = mem.search("red apple")
@@ -136,7 +144,7 @@ def test_lean_add_path_validates_like_the_general_one() -> None:
 
 
 def test_many_single_adds_flush_in_batches_and_stay_searchable() -> None:
-    mem = IndexedMemory()
+    mem = IndexedMemory(neighbour_weights=(0.0, 0.0))
     for i in range(10_000):
         mem.add_message("user", f"message {i} token{i % 13}")
     assert len(mem.search("token7", limit=10_000)) == len(range(7, 10_000, 13))
@@ -144,11 +152,30 @@ def test_many_single_adds_flush_in_batches_and_stay_searchable() -> None:
 
 
 def test_index_roles_makes_speakers_searchable() -> None:
-    plain, named = IndexedMemory(), IndexedMemory(index_roles=True)
+    plain, named = IndexedMemory(index_roles=False), IndexedMemory()
     for mem in (plain, named):
         mem.add_message("Caroline", "I went to a support group.")
     assert plain.search("caroline") == []
     assert named.search("caroline")[0].message.role == "Caroline"
+
+
+def test_the_answer_after_a_matching_question_inherits_part_of_its_score() -> None:
+    mem = IndexedMemory(session_id="s")
+    mem.add_message("Mel", "Where did you go camping last month?")
+    mem.add_message("Caroline", "Up in the mountains with my kids, it was lovely.")
+    mem.add_message("Mel", "Nice weather today.")
+    hits = mem.search("where did Caroline go camping", limit=3)
+    assert [h.message.content for h in hits[:2]] == [
+        "Where did you go camping last month?",
+        "Up in the mountains with my kids, it was lovely.",
+    ]
+    plain = IndexedMemory(index_roles=False, neighbour_weights=(0.0, 0.0), session_id="s")
+    plain.add_messages(mem.get_messages())
+    assert len(plain.search("where did Caroline go camping")) == 1
+    with pytest.raises(ValueError, match="neighbour_weights"):
+        IndexedMemory(neighbour_weights=(-1.0, 0.0))
+    with pytest.raises(TypeError, match="neighbour_weights"):
+        IndexedMemory(neighbour_weights=0.3)  # type: ignore[arg-type]
 
 
 def test_filters_and_all_sessions_over_fetch_until_enough() -> None:

@@ -2,6 +2,26 @@
 
 from __future__ import annotations
 
-from ._core import HnswIndex, KeywordIndex, count_tokens, count_tokens_many, hash_embed
+from ._core import (
+    BlockStore,
+    HnswIndex,
+    KeywordIndex,
+    compress,
+    count_tokens,
+    count_tokens_many,
+    decompress,
+    hash_embed,
+    train_dictionary,
+)
 
-__all__ = ["HnswIndex", "KeywordIndex", "count_tokens", "count_tokens_many", "hash_embed"]
+__all__ = [
+    "BlockStore",
+    "HnswIndex",
+    "KeywordIndex",
+    "compress",
+    "count_tokens",
+    "count_tokens_many",
+    "decompress",
+    "hash_embed",
+    "train_dictionary",
+]

@@ -32,6 +32,9 @@ BACKENDS: dict[str, Callable[[Path], Factory]] = {
     "indexed": lambda d: lambda **kw: ferromem.IndexedMemory(**kw),
     "vector": lambda d: lambda **kw: ferromem.VectorMemory(**kw),
     "vector-hybrid": lambda d: lambda **kw: ferromem.VectorMemory(hybrid=True, **kw),
+    "compressed": lambda d: (
+        lambda **kw: ferromem.CompressedMemory(recent=2, block_messages=3, **kw)
+    ),
     "redis": lambda d: _redis_factory(uuid4().hex),
     "sqlite": lambda d: lambda **kw: ferromem.SQLiteMemory(d / "memory.db", **kw),
     "sqlite-sealed": lambda d: (

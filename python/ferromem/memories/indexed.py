@@ -30,9 +30,17 @@ class IndexedMemory(InMemoryBackend):
     accent-folded, stemmed terms without stop words; ``"jaccard"`` keeps the seed's set
     similarity. Every session is a group of the index, so a session's search costs in proportion
     to the session, not to the whole memory. ``topics`` maps topic names to keyword lists (the
-    seed's four by default) for :meth:`search_topics`. ``index_roles=True`` also indexes each
-    turn's role (useful when roles are speaker names). :meth:`get_context` brings each relevant
-    turn with ``neighbours`` turns on each side of it.
+    seed's four by default) for :meth:`search_topics`. ``index_roles`` indexes each turn's role
+    with its text (roles are often speaker names, which questions mention).
+    ``neighbour_weights=(previous, next)``: a turn also earns these shares of the scores of the
+    turns before and after it in its session, since the answer to a matching question is
+    usually the next turn; ``(0, 0)`` gives plain per-turn ranking (and MaxScore pruning, which
+    matters for searches across every session of a large memory: with weights, every matching
+    turn in scope is scored). :meth:`get_context` brings
+    each relevant turn with ``neighbours`` turns on each side of it.
+
+    The defaults (``b=0.3``, roles indexed, weights ``(0.3, 0.1)``) were chosen on the LoCoMo
+    dev conversations (``benches/bench_keyword_recall.py --variants`` shows each choice).
     """
 
     def __init__(
@@ -40,9 +48,10 @@ class IndexedMemory(InMemoryBackend):
         scoring: str = "bm25",
         *,
         k1: float = 1.2,
-        b: float = 0.75,
+        b: float = 0.3,
         topics: Mapping[str, Sequence[str]] | None = None,
-        index_roles: bool = False,
+        index_roles: bool = True,
+        neighbour_weights: tuple[float, float] = (0.3, 0.1),
         neighbours: int = 1,
         session_id: str = DEFAULT_SESSION,
         token_counter: TokenCounter | None = None,
@@ -53,12 +62,19 @@ class IndexedMemory(InMemoryBackend):
         if isinstance(neighbours, bool) or not isinstance(neighbours, int) or neighbours < 0:
             raise InvalidArgumentError(f"neighbours must be an int >= 0, got {neighbours!r}")
         self._index = KeywordIndex(scoring, k1, b, topics=topics)
+        if not isinstance(neighbour_weights, tuple) or len(neighbour_weights) != 2:
+            raise InvalidTypeError(
+                f"neighbour_weights must be a (previous, next) tuple, got {neighbour_weights!r}"
+            )
+        self._index.search("probe", 1, neighbour_weights=neighbour_weights)  # validates
+        self.neighbour_weights = (float(neighbour_weights[0]), float(neighbour_weights[1]))
         self.scoring = scoring
         self.index_roles = bool(index_roles)
         self.neighbours = neighbours
+        # Index keys are positions in `_by_key` (None once deleted): appending to a list is the
+        # cheapest way to number messages on the single-add path.
         self._key_of: dict[str, int] = {}
-        self._by_key: dict[int, Message] = {}
-        self._next_key = 0
+        self._by_key: list[Message | None] = []
         self._pending_keys: list[int] = []
         self._pending_texts: list[str] = []
         self._pending_groups: list[str] = []
@@ -69,14 +85,13 @@ class IndexedMemory(InMemoryBackend):
 
     def _store(self, messages: Sequence[Message]) -> None:
         super()._store(messages)
-        key = self._next_key
+        key = len(self._by_key)
         keys = list(range(key, key + len(messages)))
-        self._next_key = key + len(messages)
-        key_of, by_key = self._key_of, self._by_key
+        key_of = self._key_of
         for k, m in zip(keys, messages, strict=True):
             assert m.id is not None
             key_of[m.id] = k
-            by_key[k] = m
+        self._by_key.extend(messages)
         self._pending_keys.extend(keys)
         self._pending_texts.extend(self._text(m) for m in messages)
         self._pending_groups.extend(m.session_id for m in messages)
@@ -94,7 +109,7 @@ class IndexedMemory(InMemoryBackend):
         self._flush()
         keys = [self._key_of.pop(mid) for mid in ids if mid in self._key_of]
         for k in keys:
-            del self._by_key[k]
+            self._by_key[k] = None
         if keys:
             self._index.remove(keys)
 
@@ -141,11 +156,10 @@ class IndexedMemory(InMemoryBackend):
                 session = self._sessions[sid] = {}
             session[mid] = msg
             self._by_id[mid] = msg
-            key = self._next_key
-            self._next_key = key + 1
-            self._key_of[mid] = key
-            self._by_key[key] = msg
-            self._pending_keys.append(key)
+            by_key = self._by_key
+            self._key_of[mid] = len(by_key)
+            self._pending_keys.append(len(by_key))
+            by_key.append(msg)
             self._pending_texts.append(
                 f"{message_or_role} {content}" if self.index_roles else content
             )
@@ -183,11 +197,15 @@ class IndexedMemory(InMemoryBackend):
         """Top ``limit`` in one group (or all), over-fetching while filters reject hits."""
         k = limit if not filters and sessions is None else max(4 * limit, 64)
         while True:
-            keys, scores = self._index.search(query, k, group=group)
+            keys, scores = self._index.search(
+                query, k, group=group, neighbour_weights=self.neighbour_weights
+            )
             by_key = self._by_key
             hits: list[Hit] = []
             for key, score in zip(keys.tolist(), scores.tolist(), strict=True):
                 m = by_key[key]
+                if m is None:  # the index never returns deleted keys; be safe regardless
+                    continue
                 if sessions is not None and m.session_id not in sessions:
                     continue
                 if filters and not _matches(m, filters):
@@ -213,10 +231,12 @@ class IndexedMemory(InMemoryBackend):
         with self._lock:
             self._check_open()
             self._flush()
+            by_key = self._by_key
             msgs = [
-                self._by_key[k]
+                m
                 for sid in self._scope(session_id)
                 for k in self._index.topic_ids(topic, group=sid).tolist()
+                if (m := by_key[k]) is not None
             ]
         msgs.sort(key=lambda m: (m.timestamp, m.id or ""))
         if limit is not None:

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use ferromem_core::keyword::{default_topics, KeywordIndex, Params, Scoring};
+use ferromem_core::keyword::{default_topics, KeywordIndex, Neighbours, Params, Scoring};
 use ferromem_core::text::Analyzer;
 use numpy::{IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::PyTypeError;
@@ -155,28 +155,33 @@ impl PyKeywordIndex {
 
     /// The best `k` documents for `query`: `(ids uint64, scores float32)`, best first.
     /// With `group`, only that group's documents, at a cost that grows with the group.
-    #[pyo3(signature = (query, k = 10, *, group = None))]
+    /// `neighbour_weights=(previous, next)`: each document also earns these shares of the
+    /// scores of the documents before and after it in its group.
+    #[pyo3(signature = (query, k = 10, *, group = None, neighbour_weights = (0.0, 0.0)))]
     fn search<'py>(
         &self,
         py: Python<'py>,
         query: &str,
         k: i64,
         group: Option<&str>,
+        neighbour_weights: (f64, f64),
     ) -> PyResult<Hits<'py>> {
         if k <= 0 {
             return Err(invalid(format!("k must be >= 1, got {k}")));
         }
+        let weights =
+            Neighbours { previous: neighbour_weights.0 as f32, next: neighbour_weights.1 as f32 };
         let k = usize::try_from(k).unwrap_or(usize::MAX);
         let hits = py
             .detach(|| {
                 let index = self.read();
                 if !index.needs_cleaning(query) {
-                    return index.search(query, k, group);
+                    return index.search_with(query, k, group, weights);
                 }
                 drop(index);
                 let mut index = self.write();
                 index.clean_for(query);
-                index.search(query, k, group)
+                index.search_with(query, k, group, weights)
             })
             .map_err(to_py)?;
         let (ids, scores): (Vec<u64>, Vec<f32>) = hits.into_iter().unzip();

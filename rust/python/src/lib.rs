@@ -5,9 +5,9 @@
 
 use pyo3::prelude::*;
 
+mod compress;
 mod convert;
 mod embed;
-#[allow(dead_code)] // used by the engine bindings (keyword, hnsw, compress) as they land
 mod errors;
 mod hnsw;
 mod keyword;
@@ -20,6 +20,7 @@ fn ferromem_core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tokens::register(m)?;
     hnsw::register(m)?;
     embed::register(m)?;
+    compress::register(m)?;
     keyword::register(m)?;
     Ok(())
 }

@@ -4,9 +4,11 @@
 //! Documents are numbered in insertion order; postings list those numbers in ascending order,
 //! so appending keeps every list sorted. Deleting clears a bit in `alive`; posting lists are
 //! purged of deleted documents lazily, when a query first touches them ([`KeywordIndex::clean_for`])
-//! or on [`KeywordIndex::compact`], which keeps `remove` cheap and document frequencies exact.
+//! or on [`KeywordIndex::compact`] (which `remove` runs by itself once deletions reach a quarter
+//! of the live documents); this keeps `remove` cheap and document frequencies exact.
 
 mod ingest;
+mod lens;
 mod persist;
 mod postings;
 mod search;
@@ -15,13 +17,17 @@ pub mod topics;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-pub use self::postings::{Cursor, Postings};
+pub use self::postings::{tf_bucket, Cursor, Postings, TF_BUCKETS};
+pub use self::search::Neighbours;
 pub use self::topics::{default_topics, Topics};
 use crate::error::{Error, Result};
 use crate::text::Analyzer;
 
 /// Documents in a group-less slot of `doc_group`.
 pub const NO_GROUP: u32 = u32::MAX;
+
+/// Deletions that may accumulate before `remove` compacts on its own (see `remove`).
+const COMPACT_MIN_DELETED: usize = 4096;
 
 /// Batches smaller than this are analyzed on the calling thread: spawning costs more.
 const PARALLEL_MIN: usize = 4096;
@@ -96,7 +102,7 @@ pub struct KeywordIndex {
     terms: FxHashMap<Box<str>, u32>,
     postings: Vec<Postings>,
     ids: Vec<u64>,
-    lens: Vec<u32>,
+    lens: lens::DocLens,
     uniq: Vec<u16>,
     doc_group: Vec<u32>,
     alive: Vec<u64>,
@@ -105,8 +111,12 @@ pub struct KeywordIndex {
     group_ids: FxHashMap<Box<str>, u32>,
     group_names: Vec<Box<str>>,
     group_docs: Vec<Vec<u32>>,
+    /// Documents added without a group, in order (purged lazily: readers skip dead ones).
+    ungrouped: Vec<u32>,
     topic_docs: Vec<Vec<u32>>,
     epoch: u32,
+    /// Deletions since the last [`KeywordIndex::compact`].
+    deleted_since_compact: usize,
 }
 
 impl KeywordIndex {
@@ -121,7 +131,7 @@ impl KeywordIndex {
             terms: FxHashMap::default(),
             postings: Vec::new(),
             ids: Vec::new(),
-            lens: Vec::new(),
+            lens: lens::DocLens::default(),
             uniq: Vec::new(),
             doc_group: Vec::new(),
             alive: Vec::new(),
@@ -130,8 +140,10 @@ impl KeywordIndex {
             group_ids: FxHashMap::default(),
             group_names: Vec::new(),
             group_docs: Vec::new(),
+            ungrouped: Vec::new(),
             topic_docs,
             epoch: 0,
+            deleted_since_compact: 0,
         })
     }
 
@@ -227,6 +239,8 @@ impl KeywordIndex {
             self.doc_group.push(group);
             if group != NO_GROUP {
                 self.group_docs[group as usize].push(doc);
+            } else {
+                self.ungrouped.push(doc);
             }
         }
         Ok(())
@@ -258,17 +272,23 @@ impl KeywordIndex {
 
     /// Appends one analyzed chunk whose first document is `base`.
     fn merge(&mut self, base: u32, chunk: ingest::Chunk) {
-        for (term, (docs, tfs)) in chunk.terms.into_iter().zip(chunk.lists) {
-            let epoch = self.epoch;
+        let epoch = self.epoch;
+        for (t, term) in chunk.terms.into_iter().enumerate() {
+            let range = chunk.offsets[t] as usize..chunk.offsets[t + 1] as usize;
             let next = self.postings.len() as u32;
             let tid = *self.terms.entry(term).or_insert(next);
             if tid == next {
                 self.postings.push(Postings::new(epoch));
             }
             let list = &mut self.postings[tid as usize];
-            for (d, tf) in docs.into_iter().zip(tfs) {
-                let doc = base + d;
-                list.push(doc, tf, chunk.lens[d as usize]);
+            let docs = &chunk.docs[range.clone()];
+            let tfs = &chunk.tfs[range];
+            list.docs.extend(docs.iter().map(|&d| base + d));
+            list.tfs.extend_from_slice(tfs);
+            for (&d, &tf) in docs.iter().zip(tfs) {
+                list.max_tf = list.max_tf.max(tf);
+                let slot = &mut list.min_len[postings::tf_bucket(tf)];
+                *slot = (*slot).min(chunk.lens[d as usize]);
             }
         }
         self.total_len += chunk.lens.iter().map(|&l| l as u64).sum::<u64>();
@@ -280,7 +300,9 @@ impl KeywordIndex {
                 m &= m - 1;
             }
         }
-        self.lens.extend_from_slice(&chunk.lens);
+        for &len in &chunk.lens {
+            self.lens.push(len);
+        }
         self.uniq.extend_from_slice(&chunk.uniq);
     }
 
@@ -297,7 +319,7 @@ impl KeywordIndex {
             // A repeated id was removed by its first occurrence.
             let Some(doc) = self.by_id.remove(id) else { continue };
             self.alive[(doc >> 6) as usize] &= !(1 << (doc & 63));
-            self.total_len -= self.lens[doc as usize] as u64;
+            self.total_len -= self.lens.get(doc) as u64;
             let g = self.doc_group[doc as usize];
             if g != NO_GROUP {
                 touched.insert(g);
@@ -311,6 +333,14 @@ impl KeywordIndex {
         }
         if !ids.is_empty() {
             self.epoch = self.epoch.wrapping_add(1);
+            self.deleted_since_compact += ids.len();
+            // Lists no query reads are never purged lazily; once deletions reach a quarter
+            // of the live documents, purge everything (amortised over those deletions).
+            if self.deleted_since_compact >= COMPACT_MIN_DELETED
+                && self.deleted_since_compact * 4 >= self.len()
+            {
+                self.compact();
+            }
         }
         Ok(())
     }
@@ -339,6 +369,7 @@ impl KeywordIndex {
     /// Purges every posting list and topic list of deleted documents and releases spare
     /// capacity (after a bulk load, or after many deletions).
     pub fn compact(&mut self) {
+        self.deleted_since_compact = 0;
         let epoch = self.epoch;
         let alive = &self.alive;
         let is_alive = |d: u32| alive[(d >> 6) as usize] >> (d & 63) & 1 != 0;
@@ -349,7 +380,8 @@ impl KeywordIndex {
             list.docs.shrink_to_fit();
             list.tfs.shrink_to_fit();
         }
-        for list in self.topic_docs.iter_mut().chain(self.group_docs.iter_mut()) {
+        let lists = self.topic_docs.iter_mut().chain(self.group_docs.iter_mut());
+        for list in lists.chain(std::iter::once(&mut self.ungrouped)) {
             list.retain(|&d| is_alive(d));
             list.shrink_to_fit();
         }
@@ -391,14 +423,15 @@ impl KeywordIndex {
         let postings: usize = self.postings.iter().map(|p| p.heap_bytes()).sum::<usize>()
             + self.postings.capacity() * std::mem::size_of::<Postings>();
         let docs = self.ids.capacity() * 8
-            + self.lens.capacity() * 4
+            + self.lens.heap_bytes()
             + self.uniq.capacity() * 2
             + self.doc_group.capacity() * 4
             + self.alive.capacity() * 8
             + self.by_id.capacity() * (12 + 1);
         let groups: usize = self.group_docs.iter().map(|g| g.capacity() * 4 + 24).sum::<usize>()
             + self.group_names.iter().map(|n| 2 * (n.len() + 16) + 5).sum::<usize>();
-        let topics: usize = self.topic_docs.iter().map(|t| t.capacity() * 4).sum();
+        let topics: usize = self.topic_docs.iter().map(|t| t.capacity() * 4).sum::<usize>()
+            + self.ungrouped.capacity() * 4;
         terms + postings + docs + groups + topics
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use rustc_hash::FxHashMap;
 
 use super::postings::Postings;
-use super::{KeywordIndex, Params, Scoring, NO_GROUP};
+use super::{tf_bucket, KeywordIndex, Params, Scoring, NO_GROUP, TF_BUCKETS};
 use crate::error::{Error, Result};
 use crate::snapshot::{read_checked, write_atomic, Reader, Writer};
 use crate::text::Analyzer;
@@ -39,7 +39,7 @@ impl KeywordIndex {
         for &id in &self.ids {
             w.u64(id);
         }
-        w.u32s(&self.lens);
+        w.u32s(&self.lens.to_vec());
         w.u32s(&self.uniq.iter().map(|&u| u as u32).collect::<Vec<_>>());
         w.u32s(&self.doc_group);
         w.u64(self.alive.len() as u64);
@@ -64,7 +64,9 @@ impl KeywordIndex {
             w.u32s(&docs);
             w.bytes(&tfs);
             w.u32(list.max_tf as u32);
-            w.u32(list.min_len);
+            for &len in &list.min_len {
+                w.u32(len);
+            }
         }
         for list in &self.topic_docs {
             let live: Vec<u32> = list.iter().copied().filter(|&d| self.is_alive(d)).collect();
@@ -109,7 +111,7 @@ impl KeywordIndex {
             return Err(bad(format!("{n_docs} documents exceed the u32 numbering")));
         }
         index.ids = (0..n_docs).map(|_| r.u64()).collect::<Result<_>>()?;
-        index.lens = r.u32s()?;
+        index.lens = r.u32s()?.into_iter().collect();
         let uniq = r.u32s()?;
         index.uniq = uniq.iter().map(|&u| u.min(u16::MAX as u32) as u16).collect();
         index.doc_group = r.u32s()?;
@@ -137,9 +139,11 @@ impl KeywordIndex {
             if index.by_id.insert(id, doc).is_some() {
                 return Err(bad(format!("id {id} is held by two documents")));
             }
-            index.total_len += index.lens[doc as usize] as u64;
+            index.total_len += index.lens.get(doc) as u64;
             let g = index.doc_group[doc as usize];
-            if g != NO_GROUP {
+            if g == NO_GROUP {
+                index.ungrouped.push(doc);
+            } else {
                 let list = index
                     .group_docs
                     .get_mut(g as usize)
@@ -159,7 +163,10 @@ impl KeywordIndex {
             let docs = r.u32s()?;
             let tfs = r.bytes()?.to_vec();
             let max_tf = r.u32()?;
-            let min_len = r.u32()?;
+            let mut min_len = [0u32; TF_BUCKETS];
+            for slot in &mut min_len {
+                *slot = r.u32()?;
+            }
             if tfs.len() != docs.len() || max_tf > 255 {
                 return Err(bad(format!("posting list of {term:?} is malformed")));
             }
@@ -168,11 +175,9 @@ impl KeywordIndex {
             {
                 return Err(bad(format!("posting list of {term:?} is out of order or range")));
             }
-            if docs
-                .iter()
-                .zip(&tfs)
-                .any(|(&d, &tf)| tf == 0 || tf as u32 > max_tf || index.lens[d as usize] < min_len)
-            {
+            if docs.iter().zip(&tfs).any(|(&d, &tf)| {
+                tf == 0 || tf as u32 > max_tf || index.lens.get(d) < min_len[tf_bucket(tf)]
+            }) {
                 return Err(bad(format!("posting list of {term:?} breaks its bounds")));
             }
             if terms.insert(term.into_boxed_str(), tid).is_some() {

@@ -10,9 +10,16 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
+use rustc_hash::FxHashMap;
+
+use super::lens::LONG;
 use super::postings::Cursor;
-use super::{KeywordIndex, Scoring};
+use super::{KeywordIndex, Scoring, NO_GROUP};
 use crate::error::{Error, Result};
+
+/// Lists at least this long get a frequency-1 score table in MaxScore (building one costs
+/// about 255 divisions, worth it only when many postings will read it).
+const TABLE_MIN_POSTINGS: usize = 2048;
 
 /// Upper bounds are inflated by this factor so that float rounding in a document's summed
 /// score can never exceed its bound.
@@ -81,11 +88,45 @@ impl TopK {
     }
 }
 
+/// Weights by which a document also earns the scores of the documents next to it in its group
+/// (documents added without a group form one sequence). In a conversation the turn after a
+/// matching question is often the answer, so `previous` lets it inherit part of its question's
+/// score. Zero weights (the default) give plain BM25 or Jaccard with MaxScore pruning; nonzero
+/// weights score every matching document in scope.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Neighbours {
+    /// Share of the previous document's score a document earns.
+    pub previous: f32,
+    /// Share of the next document's score a document earns.
+    pub next: f32,
+}
+
+impl Neighbours {
+    /// Checks that both weights are finite and non-negative.
+    pub fn validate(&self) -> Result<()> {
+        for (name, w) in [("previous", self.previous), ("next", self.next)] {
+            if !w.is_finite() || w < 0.0 {
+                return Err(Error::invalid(format!(
+                    "neighbour_weights: the {name} weight must be finite and >= 0, got {w}"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn is_zero(&self) -> bool {
+        self.previous == 0.0 && self.next == 0.0
+    }
+}
+
 /// One query term's list and scoring constants.
 struct Term<'a> {
     cursor: Cursor<'a>,
     idf: f32,
     bound: f32,
+    /// For long lists in MaxScore: the contribution at frequency 1 by length code, so the
+    /// commonest posting costs one table read instead of a division.
+    at_tf1: Option<Vec<f32>>,
 }
 
 impl KeywordIndex {
@@ -115,6 +156,19 @@ impl KeywordIndex {
     /// documents of that group, at a cost that grows with the group rather than the index.
     /// Empty, stop-word-only or unknown-term queries find nothing.
     pub fn search(&self, query: &str, k: usize, group: Option<&str>) -> Result<Vec<(u64, f32)>> {
+        self.search_with(query, k, group, Neighbours::default())
+    }
+
+    /// [`KeywordIndex::search`] where each document also earns shares of its neighbours'
+    /// scores (see [`Neighbours`]).
+    pub fn search_with(
+        &self,
+        query: &str,
+        k: usize,
+        group: Option<&str>,
+        neighbours: Neighbours,
+    ) -> Result<Vec<(u64, f32)>> {
+        neighbours.validate()?;
         if k == 0 {
             return Err(Error::invalid("k must be >= 1, got 0"));
         }
@@ -131,7 +185,7 @@ impl KeywordIndex {
         }
         let n = self.len() as f32;
         let avg_len = (self.total_len as f32 / n).max(1.0);
-        let Params3 { c0, c1, k1p1 } = self.bm25_constants(avg_len);
+        let Bm25Consts { c0, c1, k1p1 } = self.bm25_constants(avg_len);
         let mut terms: Vec<Term<'_>> = tids
             .iter()
             .map(|&t| {
@@ -141,13 +195,28 @@ impl KeywordIndex {
                     Scoring::Bm25 => (1.0 + (n - df + 0.5) / (df + 0.5)).ln(),
                     Scoring::Jaccard => 1.0,
                 };
-                let tf = p.max_tf as f32;
-                let bound = idf * tf * k1p1 / (tf + c0 + c1 * p.min_len as f32) * BOUND_SLACK;
-                Term { cursor: Cursor::new(p), idf, bound }
+                let bound = idf * k1p1 * p.max_saturation(c0, c1) * BOUND_SLACK;
+                Term { cursor: Cursor::new(p), idf, bound, at_tf1: None }
             })
             .collect();
         let postings_total: usize =
             tids.iter().map(|&t| self.postings[t as usize].docs.len()).sum();
+        if !neighbours.is_zero() {
+            let scored = match group {
+                Some(g) => {
+                    let docs = &self.group_docs[g as usize];
+                    if docs.len() * terms.len() * 2 < postings_total {
+                        self.collect_group(&mut terms, docs, n_query)
+                    } else {
+                        let keep = |d: u32| self.doc_group[d as usize] == g;
+                        self.collect_lists(&mut terms, n_query, keep)
+                    }
+                }
+                None => self.collect_lists(&mut terms, n_query, |_| true),
+            };
+            let top = self.fuse(&scored, neighbours, k);
+            return Ok(top.into_iter().map(|e| (self.ids[e.doc as usize], e.score)).collect());
+        }
         let top = match group {
             Some(g) => {
                 let docs = &self.group_docs[g as usize];
@@ -163,16 +232,32 @@ impl KeywordIndex {
         Ok(top.into_iter().map(|e| (self.ids[e.doc as usize], e.score)).collect())
     }
 
-    fn bm25_constants(&self, avg_len: f32) -> Params3 {
+    fn bm25_constants(&self, avg_len: f32) -> Bm25Consts {
         let (k1, b) = (self.params.k1, self.params.b);
-        Params3 { c0: k1 * (1.0 - b), c1: k1 * b / avg_len, k1p1: k1 + 1.0 }
+        Bm25Consts { c0: k1 * (1.0 - b), c1: k1 * b / avg_len, k1p1: k1 + 1.0 }
     }
 
     /// One term's contribution to document `doc` at the cursor.
     #[inline]
-    fn bm25(&self, t: &Term<'_>, doc: u32, c: &Params3) -> f32 {
+    fn bm25(&self, t: &Term<'_>, doc: u32, c: &Bm25Consts) -> f32 {
         let tf = t.cursor.tf() as f32;
-        t.idf * tf * c.k1p1 / (tf + c.c0 + c.c1 * self.lens[doc as usize] as f32)
+        t.idf * tf * c.k1p1 / (tf + c.c0 + c.c1 * self.lens.get(doc) as f32)
+    }
+
+    /// [`KeywordIndex::bm25`] through the per-query tables of `max_score`.
+    #[inline]
+    fn bm25_coded(&self, t: &Term<'_>, doc: u32, code: u8, norms: &[f32], c: &Bm25Consts) -> f32 {
+        if code == LONG {
+            return self.bm25(t, doc, c);
+        }
+        let tf = t.cursor.tf();
+        if tf == 1 {
+            if let Some(table) = &t.at_tf1 {
+                return table[code as usize];
+            }
+        }
+        let tf = tf as f32;
+        t.idf * tf * c.k1p1 / (tf + norms[code as usize])
     }
 
     #[inline]
@@ -221,16 +306,24 @@ impl KeywordIndex {
         for (i, t) in terms.iter().enumerate() {
             prefix[i + 1] = prefix[i] + t.bound;
         }
+        // Length norms by length code, and frequency-1 contributions for long lists.
+        let norms: Vec<f32> = (0..LONG as u32).map(|len| c.c0 + c.c1 * len as f32).collect();
+        for t in terms.iter_mut() {
+            if t.cursor.list_len() >= TABLE_MIN_POSTINGS {
+                t.at_tf1 = Some(norms.iter().map(|n| t.idf * c.k1p1 / (1.0 + n)).collect());
+            }
+        }
         let mut essential = 0;
         loop {
             let doc = terms[essential..].iter().map(|t| t.cursor.doc()).min().unwrap_or(u32::MAX);
             if doc == u32::MAX {
                 break;
             }
+            let code = self.lens.code(doc);
             let mut score = 0.0f32;
             for t in terms[essential..].iter_mut() {
                 if t.cursor.doc() == doc {
-                    score += self.bm25(t, doc, &c);
+                    score += self.bm25_coded(t, doc, code, &norms, &c);
                     t.cursor.next();
                 }
             }
@@ -247,7 +340,7 @@ impl KeywordIndex {
                 let t = &mut terms[i];
                 t.cursor.seek(doc);
                 if t.cursor.doc() == doc {
-                    score += self.bm25(t, doc, &c);
+                    score += self.bm25_coded(t, doc, code, &norms, &c);
                 }
             }
             if !pruned && top.offer(score, doc) {
@@ -298,8 +391,109 @@ impl KeywordIndex {
     }
 }
 
+impl KeywordIndex {
+    /// The score of the document every cursor at `doc` points to, advancing those cursors.
+    fn score_and_advance(
+        &self,
+        terms: &mut [Term<'_>],
+        doc: u32,
+        n_query: usize,
+        c: &Bm25Consts,
+    ) -> f32 {
+        let mut score = 0.0f32;
+        let mut matched = 0;
+        for t in terms.iter_mut() {
+            if t.cursor.doc() == doc {
+                matched += 1;
+                if self.params.scoring == Scoring::Bm25 {
+                    score += self.bm25(t, doc, c);
+                }
+                t.cursor.next();
+            }
+        }
+        match self.params.scoring {
+            Scoring::Bm25 => score,
+            Scoring::Jaccard => self.jaccard(matched, doc, n_query),
+        }
+    }
+
+    /// Every live matching document that `keep` accepts, with its score, in document order.
+    fn collect_lists(
+        &self,
+        terms: &mut [Term<'_>],
+        n_query: usize,
+        keep: impl Fn(u32) -> bool,
+    ) -> Vec<(u32, f32)> {
+        let c = self.bm25_constants((self.total_len as f32 / self.len() as f32).max(1.0));
+        let mut out = Vec::new();
+        loop {
+            let doc = terms.iter().map(|t| t.cursor.doc()).min().unwrap_or(u32::MAX);
+            if doc == u32::MAX {
+                return out;
+            }
+            let score = self.score_and_advance(terms, doc, n_query, &c);
+            if self.is_alive(doc) && keep(doc) {
+                out.push((doc, score));
+            }
+        }
+    }
+
+    /// Every matching document of a group, probing the lists at each of the group's documents.
+    fn collect_group(
+        &self,
+        terms: &mut [Term<'_>],
+        docs: &[u32],
+        n_query: usize,
+    ) -> Vec<(u32, f32)> {
+        let c = self.bm25_constants((self.total_len as f32 / self.len() as f32).max(1.0));
+        let mut out = Vec::new();
+        for &doc in docs {
+            let mut any = false;
+            for t in terms.iter_mut() {
+                t.cursor.seek(doc);
+                any |= t.cursor.doc() == doc;
+            }
+            if any {
+                out.push((doc, self.score_and_advance(terms, doc, n_query, &c)));
+            }
+        }
+        out
+    }
+
+    /// Adds each document's neighbour shares to the scores and keeps the best k.
+    fn fuse(&self, scored: &[(u32, f32)], w: Neighbours, k: usize) -> Vec<Entry> {
+        let mut fused: FxHashMap<u32, f32> = FxHashMap::default();
+        fused.reserve(scored.len() * 3);
+        for &(doc, score) in scored {
+            *fused.entry(doc).or_default() += score;
+            let g = self.doc_group[doc as usize];
+            let seq: &[u32] =
+                if g == NO_GROUP { &self.ungrouped } else { &self.group_docs[g as usize] };
+            let Ok(pos) = seq.binary_search(&doc) else { continue };
+            // The ungrouped sequence is purged lazily, so step over dead documents.
+            if w.next > 0.0 {
+                if let Some(&prev) = seq[..pos].iter().rev().find(|&&d| self.is_alive(d)) {
+                    *fused.entry(prev).or_default() += w.next * score;
+                }
+            }
+            if w.previous > 0.0 {
+                if let Some(&next) = seq[pos + 1..].iter().find(|&&d| self.is_alive(d)) {
+                    *fused.entry(next).or_default() += w.previous * score;
+                }
+            }
+        }
+        let mut all: Vec<(u32, f32)> = fused.into_iter().collect();
+        all.sort_unstable_by_key(|&(d, _)| d);
+        let mut top = TopK::new(k);
+        for (doc, score) in all {
+            top.offer(score, doc);
+        }
+        top.into_sorted()
+    }
+}
+
 /// BM25 constants of one query: `norm = c0 + c1 * len`, numerator factor `k1 + 1`.
-struct Params3 {
+struct Bm25Consts {
     c0: f32,
     c1: f32,
     k1p1: f32,

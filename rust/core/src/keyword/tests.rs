@@ -237,3 +237,75 @@ fn memory_is_accounted_and_compact_purges() {
     assert!(idx.memory_bytes() < before);
     assert_eq!(idx.search("shared", 1, None).unwrap()[0].0, 500);
 }
+
+#[test]
+fn neighbour_weights_match_a_brute_force_fusion() {
+    let vocab = ["red", "green", "blue", "cyan", "pink", "gold"];
+    let mut rng = Lcg(11);
+    for _ in 0..30 {
+        let mut idx = index(Scoring::Bm25);
+        let n = 1 + rng.below(120) as usize;
+        let groups = ["a", "b", ""];
+        let mut docs: Vec<(u64, String, &str)> = (0..n)
+            .map(|i| {
+                let words: Vec<&str> =
+                    (0..rng.below(6)).map(|_| vocab[rng.below(6) as usize]).collect();
+                (i as u64, words.join(" "), groups[rng.below(3) as usize])
+            })
+            .collect();
+        for (id, text, g) in &docs {
+            let group = if g.is_empty() { None } else { Some(&[*g][..]) };
+            idx.add(&[*id], &[text.as_str()], group).unwrap();
+        }
+        let dead: Vec<u64> = (0..n as u64).filter(|_| rng.below(5) == 0).collect();
+        idx.remove(&dead).unwrap();
+        docs.retain(|d| !dead.contains(&d.0));
+        let w = Neighbours { previous: 0.3, next: 0.1 };
+        let query = format!("{} {}", vocab[rng.below(6) as usize], vocab[rng.below(6) as usize]);
+        for group in [None, Some("a"), Some("b")] {
+            let own: HashMap<u64, f32> =
+                brute_force(&docs, &query, idx.params(), None).into_iter().collect();
+            let mut fused: HashMap<u64, f32> = HashMap::new();
+            for g in groups {
+                let seq: Vec<u64> = docs.iter().filter(|d| d.2 == g).map(|d| d.0).collect();
+                for (i, id) in seq.iter().enumerate() {
+                    let s = |j: usize| own.get(&seq[j]).copied().unwrap_or(0.0);
+                    let mut f = s(i);
+                    if i > 0 {
+                        f += 0.3 * s(i - 1);
+                    }
+                    if i + 1 < seq.len() {
+                        f += 0.1 * s(i + 1);
+                    }
+                    if f > 0.0 && group.is_none_or(|want| want == g) {
+                        fused.insert(*id, f);
+                    }
+                }
+            }
+            let mut all: Vec<(u64, f32)> = fused.into_iter().collect();
+            all.sort_by(|x, y| y.1.total_cmp(&x.1));
+            let got = idx.search_with(&query, 5, group, w).unwrap();
+            assert_top_k(&got, &all, 5);
+        }
+    }
+    let idx = index(Scoring::Bm25);
+    let bad = Neighbours { previous: -1.0, next: 0.0 };
+    assert!(idx.search_with("x", 3, None, bad).is_err());
+}
+
+#[test]
+fn heavy_deletion_compacts_on_its_own() {
+    let mut idx = index(Scoring::Bm25);
+    let n = 20_000u64;
+    let ids: Vec<u64> = (0..n).collect();
+    let texts: Vec<String> = (0..n).map(|i| format!("python word{}", i % 100)).collect();
+    let texts: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+    idx.add(&ids, &texts, None).unwrap();
+    let full = idx.memory_bytes();
+    idx.remove(&ids[..15_000]).unwrap();
+    // Every list (and the "programming" topic list) was purged without any query.
+    assert!(idx.postings.iter().all(|p| p.clean_epoch == idx.epoch));
+    assert_eq!(idx.topic_docs[0].len(), 5_000);
+    assert!(idx.memory_bytes() < full);
+    assert_eq!(idx.search("python", 3, None).unwrap()[0].0, 15_000);
+}
