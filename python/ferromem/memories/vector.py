@@ -19,6 +19,10 @@ from .in_memory import InMemoryBackend
 
 __all__ = ["VectorMemory"]
 
+#: Shares of the previous and next turn's BM25 score that the keyword engine adds to a turn
+#: (IndexedMemory's defaults).
+KEYWORD_NEIGHBOURS = (0.3, 0.1)
+
 
 def _positive_int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
@@ -37,10 +41,11 @@ class VectorMemory(InMemoryBackend):
     ``l2``; hits below ``similarity_threshold`` (or below the embedder's ``min_similarity``
     noise floor) are dropped, and at most ``max_results`` come back per search.
 
-    With ``hybrid=True`` the vector ranking is fused with a BM25 ranking from the Rust keyword
-    index: each ranking's scores are scaled to its best hit and mixed ``keyword_weight : 1 -
-    keyword_weight``, and every hit lends ``neighbour_weight`` of its score to the turns right
-    before and after it in its session (in a dialogue the answer sits next to the question).
+    With ``hybrid=True`` the vector ranking is fused with a neighbour-aware BM25 ranking from the
+    Rust keyword index: each ranking's scores are scaled to its best hit and mixed
+    ``keyword_weight : 1 - keyword_weight``, and every hit lends ``neighbour_weight`` of its
+    score to the turns right before and after it in its session (in a dialogue the answer sits
+    next to the question).
     The score is the fused score.
 
     Session scoping is exact: a search is filtered to the session's vectors inside the index
@@ -60,8 +65,8 @@ class VectorMemory(InMemoryBackend):
         ef_construction: int = 200,
         ef_search: int = 64,
         hybrid: bool = False,
-        keyword_weight: float = 0.8,
-        neighbour_weight: float = 0.4,
+        keyword_weight: float = 0.9,
+        neighbour_weight: float = 0.2,
         session_id: str = DEFAULT_SESSION,
         token_counter: TokenCounter | None = None,
     ) -> None:
@@ -224,7 +229,9 @@ class VectorMemory(InMemoryBackend):
         for group in groups:
             if group is not None and not self._keywords.group_len(group):
                 continue
-            keys, scores = self._keywords.search(query, fetch, group=group)
+            keys, scores = self._keywords.search(
+                query, fetch, group=group, neighbour_weights=KEYWORD_NEIGHBOURS
+            )
             out.extend(
                 (key, score)
                 for key, score in zip(keys.tolist(), scores.tolist(), strict=True)
