@@ -5,6 +5,7 @@
 //! (`ferromem-python`) only converts, releases the GIL and maps errors.
 
 pub mod error;
+pub mod importance;
 pub mod snapshot;
 pub mod tokens;
 

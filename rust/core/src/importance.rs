@@ -1,0 +1,843 @@
+//! Importance scoring: how much a conversation turn is worth keeping, in `[0, 1]`.
+//!
+//! The score starts from the Phidata seed's `HierarchicalMemory._calculate_importance` (a base
+//! of 0.5, emphasis keywords, a bonus for long turns and for questions) and adds the signals that
+//! make a turn worth remembering in practice: facts the speaker discloses about themselves,
+//! plans and commitments, dates, numbers and proper names. Short acknowledgements ("ok",
+//! "thanks") lose a little. With the default [`Weights`]:
+//!
+//! | signal | how it is detected | adds |
+//! |---|---|---|
+//! | base | every turn | 0.50 |
+//! | emphasis | `remember*`, `important*`, `always`, `never forget`, `key point`, `essential*`, `core`, `fundamental*`, `critical*`, `crucial*`, `don't forget`, `keep in mind`, `note that` | 0.15 per distinct keyword, at most 0.30 |
+//! | self-disclosed fact | `my name is`, `I work as/at/for/in`, `I'm working on`, `I prefer`, `I love/like/hate/enjoy`, `I'm allergic`, `my favorite`, `I live in`, `I'm from`, `my wife/son/dog...`, ... | 0.20 per distinct phrase, at most 0.35 |
+//! | plan or commitment | `I will`, `I'll`, `I'm going to`, `I plan to`, `I promise`, `I need to`, `deadline`, `appointment`, `remind me to`, ... | 0.15 per distinct phrase, at most 0.20 |
+//! | date | weekday and month names (not the ambiguous `may`/`march`), `tomorrow`, `yesterday`, `next week`, `last month`, ...; years 1900-2099, `12/05`, ordinals such as `3rd` | 0.10 |
+//! | number | any digit | 0.05 |
+//! | name | a capitalised word of two letters or more that does not start a sentence | 0.05 each, at most 0.10 |
+//! | question | a `?` | 0.05 |
+//! | long turn | more than 20 whitespace-separated words | 0.10 |
+//! | filler | at most 3 words and an acknowledgement (`ok`, `thanks`, `lol`, `hi`, ...) | -0.20 |
+//!
+//! The sum is clamped to `[0, 1]` and rounded to four decimals, so a score is deterministic and
+//! equal across [`ImportanceScorer::score`] and [`ImportanceScorer::score_many`].
+//!
+//! Phrases are matched ASCII-case-insensitively as whole words in one pass of an Aho-Corasick
+//! automaton over the text (the seed matched substrings, so its `core` also fired on `score`);
+//! a trailing `*` in a phrase matches any word ending (`remember*` finds `remembered`), and a
+//! phrase with an apostrophe also matches the typographic one (`I’m`). Every weight and every
+//! phrase list is configurable through [`Weights`] and [`Keywords`].
+
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// The phrase lists the scorer matches, one per [`Category`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Keywords {
+    /// Words that mark a turn as important (the seed's list and a few more).
+    pub emphasis: Vec<String>,
+    /// Phrases that introduce a fact about the speaker.
+    pub self_facts: Vec<String>,
+    /// Phrases of plans, intentions and commitments.
+    pub plans: Vec<String>,
+    /// Words that name a day, a month or a time relative to now.
+    pub dates: Vec<String>,
+    /// Acknowledgements and greetings that, alone in a short turn, carry little.
+    pub fillers: Vec<String>,
+}
+
+/// The phrase categories of [`Keywords`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Category {
+    /// [`Keywords::emphasis`].
+    Emphasis,
+    /// [`Keywords::self_facts`].
+    SelfFact,
+    /// [`Keywords::plans`].
+    Plan,
+    /// [`Keywords::dates`].
+    Date,
+    /// [`Keywords::fillers`].
+    Filler,
+}
+
+impl Category {
+    /// Every category, in a fixed order.
+    pub const ALL: [Category; 5] =
+        [Category::Emphasis, Category::SelfFact, Category::Plan, Category::Date, Category::Filler];
+
+    /// The category's name as used in configuration (`"emphasis"`, `"self_facts"`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::Emphasis => "emphasis",
+            Category::SelfFact => "self_facts",
+            Category::Plan => "plans",
+            Category::Date => "dates",
+            Category::Filler => "fillers",
+        }
+    }
+}
+
+const EMPHASIS: &[&str] = &[
+    "remember*",
+    "important*",
+    "always",
+    "never forget",
+    "key point*",
+    "essential*",
+    "core",
+    "fundamental*",
+    "critical*",
+    "crucial*",
+    "don't forget",
+    "do not forget",
+    "keep in mind",
+    "note that",
+];
+
+const SELF_FACTS: &[&str] = &[
+    "my name is",
+    "my name's",
+    "call me",
+    "i am a",
+    "i am an",
+    "i'm a",
+    "i'm an",
+    "i work as",
+    "i work at",
+    "i work for",
+    "i work in",
+    "i work on",
+    "i'm working on",
+    "i am working on",
+    "my job",
+    "i study",
+    "i'm studying",
+    "i live in",
+    "i'm from",
+    "i am from",
+    "i grew up",
+    "i was born",
+    "my birthday",
+    "i prefer",
+    "i love",
+    "i like",
+    "i hate",
+    "i dislike",
+    "i enjoy",
+    "i can't stand",
+    "i'm allergic",
+    "i am allergic",
+    "i'm vegetarian",
+    "i'm vegan",
+    "i don't eat",
+    "my favorite",
+    "my favourite",
+    "my wife",
+    "my husband",
+    "my partner",
+    "my son",
+    "my daughter",
+    "my kids",
+    "my children",
+    "my mom",
+    "my dad",
+    "my mother",
+    "my father",
+    "my sister",
+    "my brother",
+    "my family",
+    "my dog",
+    "my cat",
+    "i have a",
+    "i speak",
+    "i specialize",
+    "i specialise",
+];
+
+const PLANS: &[&str] = &[
+    "i will",
+    "i'll",
+    "i shall",
+    "i'm going to",
+    "i am going to",
+    "i'm gonna",
+    "i plan to",
+    "i'm planning",
+    "i am planning",
+    "i intend to",
+    "i promise",
+    "i need to",
+    "i have to",
+    "i must",
+    "we will",
+    "we'll",
+    "we're going to",
+    "we are going to",
+    "let's meet",
+    "remind me to",
+    "deadline",
+    "appointment",
+    "due date",
+    "scheduled",
+    "my goal is",
+];
+
+const DATES: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "weekend",
+    "january",
+    "february",
+    "april",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "today",
+    "tonight",
+    "tomorrow",
+    "yesterday",
+    "next week",
+    "last week",
+    "next month",
+    "last month",
+    "next year",
+    "last year",
+    "this week",
+    "this month",
+    "this year",
+];
+
+const FILLERS: &[&str] = &[
+    "ok",
+    "okay",
+    "k",
+    "thanks",
+    "thank you",
+    "thx",
+    "lol",
+    "haha",
+    "hah",
+    "cool",
+    "nice",
+    "sure",
+    "yes",
+    "yeah",
+    "yep",
+    "no",
+    "nope",
+    "hmm",
+    "great",
+    "awesome",
+    "wow",
+    "hi",
+    "hello",
+    "hey",
+    "bye",
+    "got it",
+    "sounds good",
+];
+
+impl Default for Keywords {
+    fn default() -> Self {
+        let own = |list: &[&str]| list.iter().map(|s| s.to_string()).collect();
+        Keywords {
+            emphasis: own(EMPHASIS),
+            self_facts: own(SELF_FACTS),
+            plans: own(PLANS),
+            dates: own(DATES),
+            fillers: own(FILLERS),
+        }
+    }
+}
+
+impl Keywords {
+    /// The list of one category.
+    pub fn get(&self, category: Category) -> &[String] {
+        match category {
+            Category::Emphasis => &self.emphasis,
+            Category::SelfFact => &self.self_facts,
+            Category::Plan => &self.plans,
+            Category::Date => &self.dates,
+            Category::Filler => &self.fillers,
+        }
+    }
+
+    /// Replaces the list of the category named `name`; an unknown name is an error.
+    pub fn set(&mut self, name: &str, phrases: Vec<String>) -> Result<()> {
+        let slot = match name {
+            "emphasis" => &mut self.emphasis,
+            "self_facts" => &mut self.self_facts,
+            "plans" => &mut self.plans,
+            "dates" => &mut self.dates,
+            "fillers" => &mut self.fillers,
+            _ => {
+                return Err(Error::invalid(format!(
+                    "keywords: unknown category {name:?}; expected one of {:?}",
+                    Category::ALL.map(Category::name)
+                )))
+            }
+        };
+        *slot = phrases;
+        Ok(())
+    }
+}
+
+/// What each signal adds to the score (see the module doc for the defaults).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Weights {
+    /// Score of a turn with no signal at all.
+    pub base: f64,
+    /// Added per distinct emphasis keyword.
+    pub emphasis: f64,
+    /// Most the emphasis keywords add together.
+    pub emphasis_cap: f64,
+    /// Added per distinct self-disclosure phrase.
+    pub self_fact: f64,
+    /// Most the self-disclosure phrases add together.
+    pub self_fact_cap: f64,
+    /// Added per distinct plan or commitment phrase.
+    pub plan: f64,
+    /// Most the plan phrases add together.
+    pub plan_cap: f64,
+    /// Added once when the turn names a date or a day.
+    pub date: f64,
+    /// Added once when the turn holds a number.
+    pub number: f64,
+    /// Added per capitalised name.
+    pub name: f64,
+    /// Most the names add together.
+    pub name_cap: f64,
+    /// Added once when the turn asks a question.
+    pub question: f64,
+    /// Added once when the turn has more than [`ImportanceScorer::long_text_words`] words.
+    pub long_text: f64,
+    /// Added (it is negative by default) to a short acknowledgement.
+    pub filler: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            base: 0.5,
+            emphasis: 0.15,
+            emphasis_cap: 0.3,
+            self_fact: 0.2,
+            self_fact_cap: 0.35,
+            plan: 0.15,
+            plan_cap: 0.2,
+            date: 0.1,
+            number: 0.05,
+            name: 0.05,
+            name_cap: 0.1,
+            question: 0.05,
+            long_text: 0.1,
+            filler: -0.2,
+        }
+    }
+}
+
+impl Weights {
+    /// The names of the weights, as used in configuration.
+    pub const NAMES: [&'static str; 14] = [
+        "base",
+        "emphasis",
+        "emphasis_cap",
+        "self_fact",
+        "self_fact_cap",
+        "plan",
+        "plan_cap",
+        "date",
+        "number",
+        "name",
+        "name_cap",
+        "question",
+        "long_text",
+        "filler",
+    ];
+
+    fn slot(&mut self, name: &str) -> Option<&mut f64> {
+        Some(match name {
+            "base" => &mut self.base,
+            "emphasis" => &mut self.emphasis,
+            "emphasis_cap" => &mut self.emphasis_cap,
+            "self_fact" => &mut self.self_fact,
+            "self_fact_cap" => &mut self.self_fact_cap,
+            "plan" => &mut self.plan,
+            "plan_cap" => &mut self.plan_cap,
+            "date" => &mut self.date,
+            "number" => &mut self.number,
+            "name" => &mut self.name,
+            "name_cap" => &mut self.name_cap,
+            "question" => &mut self.question,
+            "long_text" => &mut self.long_text,
+            "filler" => &mut self.filler,
+            _ => return None,
+        })
+    }
+
+    /// The weight called `name`, or None for an unknown name.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        let mut copy = *self;
+        copy.slot(name).map(|v| *v)
+    }
+
+    /// Sets the weight called `name`; an unknown name or a non-finite value is an error.
+    pub fn set(&mut self, name: &str, value: f64) -> Result<()> {
+        if !value.is_finite() {
+            return Err(Error::invalid(format!("weights[{name:?}] must be finite, got {value}")));
+        }
+        let slot = self.slot(name).ok_or_else(|| {
+            Error::invalid(format!(
+                "weights: unknown weight {name:?}; expected one of {:?}",
+                Weights::NAMES
+            ))
+        })?;
+        *slot = value;
+        Ok(())
+    }
+
+    fn validate(&self) -> Result<()> {
+        for name in Weights::NAMES {
+            let value = self.get(name).unwrap_or(f64::NAN);
+            if !value.is_finite() {
+                return Err(Error::invalid(format!(
+                    "weights[{name:?}] must be finite, got {value}"
+                )));
+            }
+            if name.ends_with("_cap") && value < 0.0 {
+                return Err(Error::invalid(format!("weights[{name:?}] must be >= 0, got {value}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One automaton pattern: its category, the phrase it came from (for counting distinct
+/// phrases) and whether it matches any word ending.
+#[derive(Clone, Copy, Debug)]
+struct PatternInfo {
+    category: Category,
+    phrase: u32,
+    prefix: bool,
+}
+
+/// A configured importance scorer: weights, phrase lists and the automaton built from them.
+#[derive(Clone, Debug)]
+pub struct ImportanceScorer {
+    weights: Weights,
+    keywords: Keywords,
+    long_text_words: usize,
+    short_text_words: usize,
+    automaton: AhoCorasick,
+    patterns: Vec<PatternInfo>,
+}
+
+impl Default for ImportanceScorer {
+    fn default() -> Self {
+        // The built-in lists are valid; a failure here would be a bug in this file.
+        Self::new(Weights::default(), Keywords::default(), 20, 3)
+            .expect("the default importance configuration is valid")
+    }
+}
+
+impl ImportanceScorer {
+    /// A scorer with these weights and phrases. A turn of more than `long_text_words` words gets
+    /// [`Weights::long_text`]; one of at most `short_text_words` words with a filler phrase gets
+    /// [`Weights::filler`]. Empty phrases and non-finite weights are errors.
+    pub fn new(
+        weights: Weights,
+        keywords: Keywords,
+        long_text_words: usize,
+        short_text_words: usize,
+    ) -> Result<Self> {
+        weights.validate()?;
+        let mut needles: Vec<String> = Vec::new();
+        let mut patterns: Vec<PatternInfo> = Vec::new();
+        let mut phrase_id: u32 = 0;
+        for category in Category::ALL {
+            for (i, raw) in keywords.get(category).iter().enumerate() {
+                let prefix = raw.ends_with('*');
+                let phrase = raw.trim_end_matches('*').trim().to_ascii_lowercase();
+                if !phrase.chars().any(char::is_alphanumeric) {
+                    return Err(Error::invalid(format!(
+                        "keywords[{:?}][{i}] must hold a word, got {raw:?}",
+                        category.name()
+                    )));
+                }
+                let info = PatternInfo { category, phrase: phrase_id, prefix };
+                if phrase.contains('\'') {
+                    needles.push(phrase.replace('\'', "\u{2019}"));
+                    patterns.push(info);
+                }
+                needles.push(phrase);
+                patterns.push(info);
+                phrase_id += 1;
+            }
+        }
+        let automaton = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&needles)
+            .or_else(|_| {
+                // Very large lists may not fit a DFA; the NFA is slower but has no such limit.
+                AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&needles)
+            })
+            .map_err(|e| Error::invalid(format!("keywords: {e}")))?;
+        Ok(ImportanceScorer {
+            weights,
+            keywords,
+            long_text_words,
+            short_text_words,
+            automaton,
+            patterns,
+        })
+    }
+
+    /// The weights in use.
+    pub fn weights(&self) -> &Weights {
+        &self.weights
+    }
+
+    /// The phrase lists in use.
+    pub fn keywords(&self) -> &Keywords {
+        &self.keywords
+    }
+
+    /// Words above which a turn counts as long.
+    pub fn long_text_words(&self) -> usize {
+        self.long_text_words
+    }
+
+    /// Words up to which a turn with a filler phrase counts as an acknowledgement.
+    pub fn short_text_words(&self) -> usize {
+        self.short_text_words
+    }
+
+    /// Importance of `text` in `[0, 1]`, rounded to four decimals.
+    pub fn score(&self, text: &str) -> f64 {
+        let shape = scan_shape(text.as_bytes());
+        let phrases = self.match_phrases(text.as_bytes());
+        let w = &self.weights;
+        let mut s = w.base;
+        s += (w.emphasis * f64::from(phrases.count(Category::Emphasis))).min(w.emphasis_cap);
+        s += (w.self_fact * f64::from(phrases.count(Category::SelfFact))).min(w.self_fact_cap);
+        s += (w.plan * f64::from(phrases.count(Category::Plan))).min(w.plan_cap);
+        if shape.date || phrases.count(Category::Date) > 0 {
+            s += w.date;
+        }
+        if shape.number {
+            s += w.number;
+        }
+        s += (w.name * f64::from(shape.names)).min(w.name_cap);
+        if shape.question {
+            s += w.question;
+        }
+        if shape.words > self.long_text_words {
+            s += w.long_text;
+        }
+        if shape.words <= self.short_text_words && phrases.count(Category::Filler) > 0 {
+            s += w.filler;
+        }
+        (s.clamp(0.0, 1.0) * 10_000.0).round() / 10_000.0
+    }
+
+    /// [`Self::score`] of many texts as `f32`, spread over all cores.
+    pub fn score_many<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<f32> {
+        if texts.len() < 512 {
+            return texts.iter().map(|t| self.score(t.as_ref()) as f32).collect();
+        }
+        texts.par_iter().with_min_len(256).map(|t| self.score(t.as_ref()) as f32).collect()
+    }
+
+    fn match_phrases(&self, text: &[u8]) -> PhraseHits {
+        let mut hits = PhraseHits::default();
+        for m in self.automaton.find_overlapping_iter(text) {
+            let info = self.patterns[m.pattern().as_usize()];
+            let starts_word = m.start() == 0 || !is_word_byte(text[m.start() - 1]);
+            let ends_word = info.prefix || m.end() == text.len() || !is_word_byte(text[m.end()]);
+            if starts_word && ends_word {
+                hits.add(info);
+            }
+        }
+        hits
+    }
+}
+
+/// Bytes that continue a word: ASCII letters and digits, and any byte of a non-ASCII character.
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b >= 0x80
+}
+
+/// The distinct phrases matched in one text, per category (a handful at most, so a small array).
+#[derive(Default)]
+struct PhraseHits {
+    seen: [(u32, u8); 24],
+    len: usize,
+}
+
+impl PhraseHits {
+    fn add(&mut self, info: PatternInfo) {
+        let entry = (info.phrase, info.category as u8);
+        if self.seen[..self.len].iter().any(|e| e.0 == info.phrase) || self.len == self.seen.len() {
+            return;
+        }
+        self.seen[self.len] = entry;
+        self.len += 1;
+    }
+
+    fn count(&self, category: Category) -> u32 {
+        self.seen[..self.len].iter().filter(|e| e.1 == category as u8).count() as u32
+    }
+}
+
+/// What one byte pass finds: word count, question, numbers, numeric dates, names.
+#[derive(Default, Debug, PartialEq, Eq)]
+struct Shape {
+    words: usize,
+    question: bool,
+    number: bool,
+    date: bool,
+    names: u32,
+}
+
+fn scan_shape(b: &[u8]) -> Shape {
+    let mut shape = Shape::default();
+    let mut in_word = false;
+    // The next word opens a sentence, so its capital says nothing about being a name.
+    let mut sentence_start = true;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            if c == b'\n' {
+                sentence_start = true;
+            }
+            in_word = false;
+            i += 1;
+            continue;
+        }
+        if !in_word {
+            shape.words += 1;
+            in_word = true;
+        }
+        if c.is_ascii_digit() {
+            let end = run_end(b, i, |x| x.is_ascii_digit());
+            shape.number = true;
+            shape.date |= is_numeric_date(b, i, end);
+            i = end;
+            // Skip an ordinal suffix ("3rd") so it is not read as a word.
+            i = run_end(b, i, |x| x.is_ascii_alphabetic());
+            sentence_start = false;
+            continue;
+        }
+        if c.is_ascii_alphabetic() {
+            let end = run_end(b, i, |x| x.is_ascii_alphabetic());
+            let starts_word = i == 0 || !is_word_byte(b[i - 1]);
+            if c.is_ascii_uppercase() && end - i >= 2 && starts_word && !sentence_start {
+                shape.names += 1;
+            }
+            sentence_start = false;
+            i = end;
+            continue;
+        }
+        match c {
+            b'?' => {
+                shape.question = true;
+                sentence_start = true;
+            }
+            b'.' | b'!' => sentence_start = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    shape
+}
+
+fn run_end(b: &[u8], start: usize, pred: impl Fn(u8) -> bool) -> usize {
+    let mut j = start;
+    while j < b.len() && pred(b[j]) {
+        j += 1;
+    }
+    j
+}
+
+/// A year (1900-2099), a day/month pair (`12/05`, `3-4`) or an ordinal (`1st`, `22nd`).
+fn is_numeric_date(b: &[u8], start: usize, end: usize) -> bool {
+    let digits = &b[start..end];
+    if digits.len() == 4 && (digits.starts_with(b"19") || digits.starts_with(b"20")) {
+        return true;
+    }
+    if digits.len() <= 2 {
+        if end + 1 < b.len() && (b[end] == b'/' || b[end] == b'-') && b[end + 1].is_ascii_digit() {
+            return true;
+        }
+        let suffix_end = run_end(b, end, |x| x.is_ascii_alphabetic());
+        if suffix_end - end == 2 {
+            let s = [b[end].to_ascii_lowercase(), b[end + 1].to_ascii_lowercase()];
+            return matches!(&s, b"st" | b"nd" | b"rd" | b"th");
+        }
+    }
+    false
+}
+
+fn default_scorer() -> &'static ImportanceScorer {
+    static DEFAULT: OnceLock<ImportanceScorer> = OnceLock::new();
+    DEFAULT.get_or_init(ImportanceScorer::default)
+}
+
+/// Importance of `text` in `[0, 1]` with the default configuration (see the module doc).
+pub fn importance(text: &str) -> f64 {
+    default_scorer().score(text)
+}
+
+/// [`importance`] of many texts, spread over all cores.
+pub fn importance_many<S: AsRef<str> + Sync>(texts: &[S]) -> Vec<f32> {
+    default_scorer().score_many(texts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn a_plain_turn_scores_the_base() {
+        assert!(close(importance("the weather looks fine"), 0.5));
+        assert!(close(importance(""), 0.5));
+    }
+
+    #[test]
+    fn the_seed_signals_still_count() {
+        // Emphasis, one per distinct keyword, capped.
+        assert!(close(importance("please remember this"), 0.65));
+        assert!(close(importance("remember, this is important"), 0.8));
+        assert!(close(importance("remember important essential core fundamental"), 0.8));
+        // Questions and long turns.
+        assert!(close(importance("is it raining"), 0.5));
+        assert!(close(importance("is it raining?"), 0.55));
+        let long = "word ".repeat(21);
+        assert!(close(importance(&long), 0.6));
+        assert!(close(importance(&"word ".repeat(20)), 0.5));
+    }
+
+    #[test]
+    fn matching_is_whole_word_and_case_insensitive() {
+        assert!(close(importance("REMEMBER this"), 0.65));
+        assert!(close(importance("I remembered it"), 0.65)); // remember* takes any ending
+        assert!(close(importance("a high score"), 0.5)); // "core" only as a word
+        assert!(close(importance("the hardcore fans"), 0.5));
+        assert!(close(importance("I'm allergic to nuts"), 0.7));
+        assert!(close(importance("I’m allergic to nuts"), 0.7)); // typographic apostrophe
+    }
+
+    #[test]
+    fn self_disclosures_plans_dates_numbers_and_names() {
+        assert!(close(importance("my name is alice"), 0.7));
+        // Two distinct facts, capped at 0.35, and the name Alice.
+        assert!(close(importance("Hello! My name is Alice and I work as an engineer."), 0.9));
+        assert!(close(importance("i will call them"), 0.65));
+        assert!(close(importance("see you tomorrow"), 0.6));
+        assert!(close(importance("it costs 40 dollars"), 0.55));
+        assert!(close(importance("we met in 2019"), 0.65)); // a year is a date and a number
+        assert!(close(importance("on the 3rd"), 0.65));
+        assert!(close(importance("we spoke with Maria and Tom and Kim"), 0.6)); // names capped
+                                                                                // The first word of a sentence is not a name.
+        assert!(close(importance("Yesterday was long. Today too"), 0.6));
+    }
+
+    #[test]
+    fn short_acknowledgements_score_low() {
+        assert!(close(importance("ok thanks"), 0.3));
+        assert!(close(importance("Thanks!"), 0.3));
+        // A longer turn that merely contains a filler word is not an acknowledgement.
+        assert!(close(importance("ok so the plan is to move the meeting"), 0.5));
+    }
+
+    #[test]
+    fn scores_stay_in_the_unit_interval() {
+        let loaded = "Remember: it is important and essential. My name is Bob, I love cats, \
+                      I will visit Paris on Monday 12/05/2024, is that critical?";
+        assert!(close(importance(loaded), 1.0));
+        let w = Weights { base: -3.0, ..Weights::default() };
+        let s = ImportanceScorer::new(w, Keywords::default(), 20, 3).unwrap();
+        assert!(close(s.score("anything"), 0.0));
+    }
+
+    #[test]
+    fn weights_and_keywords_are_configurable() {
+        let mut w = Weights::default();
+        w.set("emphasis", 0.4).unwrap();
+        w.set("emphasis_cap", 0.4).unwrap();
+        let mut k = Keywords::default();
+        k.set("emphasis", vec!["urgent".into(), "asap*".into()]).unwrap();
+        let s = ImportanceScorer::new(w, k, 20, 3).unwrap();
+        assert!(close(s.score("this is urgent"), 0.9));
+        assert!(close(s.score("remember this"), 0.5));
+        assert!(close(s.score("ASAPly"), 0.9));
+        assert_eq!(s.weights().get("emphasis"), Some(0.4));
+        assert_eq!(s.keywords().emphasis, vec!["urgent".to_string(), "asap*".to_string()]);
+    }
+
+    #[test]
+    fn bad_configuration_is_refused_with_its_name() {
+        let mut w = Weights::default();
+        let e = w.set("bogus", 1.0).unwrap_err().to_string();
+        assert!(e.contains("bogus"), "{e}");
+        let e = w.set("base", f64::NAN).unwrap_err().to_string();
+        assert!(e.contains("base"), "{e}");
+        let e = Keywords::default().set("nope", vec![]).unwrap_err().to_string();
+        assert!(e.contains("nope"), "{e}");
+        let mut k = Keywords::default();
+        k.set("plans", vec!["ok".into(), "  ".into()]).unwrap();
+        let e = ImportanceScorer::new(Weights::default(), k, 20, 3).unwrap_err().to_string();
+        assert!(e.contains("plans") && e.contains("[1]"), "{e}");
+        let w = Weights { name_cap: -1.0, ..Weights::default() };
+        let e = ImportanceScorer::new(w, Keywords::default(), 20, 3).unwrap_err().to_string();
+        assert!(e.contains("name_cap"), "{e}");
+    }
+
+    #[test]
+    fn many_equals_one_by_one() {
+        let texts: Vec<String> = (0..3000)
+            .map(|i| match i % 4 {
+                0 => format!("I will meet Sam on day {i}"),
+                1 => "ok".to_string(),
+                2 => format!("remember that my name is N{i}?"),
+                _ => "just chatting about the weather and nothing".to_string(),
+            })
+            .collect();
+        let many = importance_many(&texts);
+        for (t, s) in texts.iter().zip(&many) {
+            assert_eq!(*s, importance(t) as f32, "{t}");
+        }
+    }
+
+    #[test]
+    fn odd_input_does_not_panic() {
+        for t in ["?", "'", "’", "1", "12/", "9th", "é", "🙂 I", "A", "\n\nAb", "x\u{0}y"] {
+            let s = importance(t);
+            assert!((0.0..=1.0).contains(&s), "{t}: {s}");
+        }
+    }
+}
