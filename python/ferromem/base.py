@@ -17,7 +17,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
+import numpy as np
+
 from . import _core
+from ._core import ImportanceScorer
 from .context import ContextBuilder
 from .errors import FerromemError, InvalidArgumentError, InvalidTypeError
 from .message import DEFAULT_SESSION, AllSessions, Hit, Message, new_message_id
@@ -63,6 +66,9 @@ class MemoryBackend(ABC):
     default_context_tokens: ClassVar[int] = 2000
     #: How many search hits :meth:`get_context` considers when a query is given.
     context_search_limit: ClassVar[int] = 10
+    #: Scores ``Message.importance`` when a message arrives without one (None: the default
+    #: scorer of :func:`ferromem.core.importance`).
+    importance_scorer: ImportanceScorer | None = None
 
     def __init__(
         self, *, session_id: str = DEFAULT_SESSION, token_counter: TokenCounter | None = None
@@ -175,10 +181,10 @@ class MemoryBackend(ABC):
         return [self.count_tokens(t) for t in texts]
 
     def _prepare(self, items: Iterable[object], session_id: SessionScope) -> list[Message]:
-        """Validates items into storable messages: session resolved, id and timestamp set."""
+        """Validates items into storable messages: session, id, timestamp and importance set."""
         keep_own = isinstance(session_id, AllSessions)
         target = None if keep_own else self._scope(session_id)[0]
-        out: list[Message] = []
+        staged: list[tuple[Message, str, str]] = []
         seen: set[str] = set()
         for i, item in enumerate(items):
             if isinstance(item, Message):
@@ -203,10 +209,27 @@ class MemoryBackend(ABC):
             elif mid in seen or self._get(mid) is not None:
                 raise InvalidArgumentError(f"message id {mid!r} is already stored")
             seen.add(mid)
-            if sid is not msg.session_id or mid is not msg.id:
+            staged.append((msg, sid, mid))
+        unscored = [msg.content for msg, _, _ in staged if msg.importance is None]
+        scores = iter(self._score_importance(unscored) if unscored else ())
+        out: list[Message] = []
+        for msg, sid, mid in staged:
+            if msg.importance is None:
+                msg = _with(msg, session_id=sid, id=mid, importance=next(scores))
+            elif sid is not msg.session_id or mid is not msg.id:
                 msg = _with(msg, session_id=sid, id=mid)
             out.append(msg)
         return out
+
+    def _score_importance(self, texts: list[str]) -> list[float]:
+        """Importance of each text (in Rust, batched), for messages stored without one."""
+        scorer = self.importance_scorer
+        if len(texts) == 1:
+            return [_core.importance(texts[0]) if scorer is None else scorer.score(texts[0])]
+        scores = _core.importance_many(texts) if scorer is None else scorer.score_many(texts)
+        # The core rounds to four decimals; float32 blurs that, so round the doubles back.
+        rounded: list[float] = np.round(scores.astype(np.float64), 4).tolist()
+        return rounded
 
     # ----------------------------------------------------------------- public API
     def add_message(

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from ._core import count_tokens, count_tokens_many
+from ._core import ImportanceScorer, count_tokens, count_tokens_many, importance, importance_many
 
-__all__ = ["count_tokens", "count_tokens_many"]
+__all__ = [
+    "ImportanceScorer",
+    "count_tokens",
+    "count_tokens_many",
+    "importance",
+    "importance_many",
+]

@@ -14,7 +14,7 @@
 //! | plan or commitment | `I will`, `I'll`, `I'm going to`, `I plan to`, `I promise`, `I need to`, `deadline`, `appointment`, `remind me to`, ... | 0.15 per distinct phrase, at most 0.20 |
 //! | date | weekday and month names (not the ambiguous `may`/`march`), `tomorrow`, `yesterday`, `next week`, `last month`, ...; years 1900-2099, `12/05`, ordinals such as `3rd` | 0.10 |
 //! | number | any digit | 0.05 |
-//! | name | a capitalised word of two letters or more that does not start a sentence | 0.05 each, at most 0.10 |
+//! | name | a title-case word (`Alice`, not `I` or `OK`) that does not start a sentence | 0.05 each, at most 0.10 |
 //! | question | a `?` | 0.05 |
 //! | long turn | more than 20 whitespace-separated words | 0.10 |
 //! | filler | at most 3 words and an acknowledgement (`ok`, `thanks`, `lol`, `hi`, ...) | -0.20 |
@@ -651,7 +651,9 @@ fn scan_shape(b: &[u8]) -> Shape {
         if c.is_ascii_alphabetic() {
             let end = run_end(b, i, |x| x.is_ascii_alphabetic());
             let starts_word = i == 0 || !is_word_byte(b[i - 1]);
-            if c.is_ascii_uppercase() && end - i >= 2 && starts_word && !sentence_start {
+            let title_case =
+                c.is_ascii_uppercase() && end - i >= 2 && b[i + 1].is_ascii_lowercase();
+            if title_case && starts_word && !sentence_start {
                 shape.names += 1;
             }
             sentence_start = false;
@@ -764,6 +766,8 @@ mod tests {
         assert!(close(importance("we spoke with Maria and Tom and Kim"), 0.6)); // names capped
                                                                                 // The first word of a sentence is not a name.
         assert!(close(importance("Yesterday was long. Today too"), 0.6));
+        // Shouting is not a name.
+        assert!(close(importance("this is URGENT"), 0.5));
     }
 
     #[test]

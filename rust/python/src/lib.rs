@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 mod convert;
 #[allow(dead_code)] // used by the engine bindings (keyword, hnsw, compress) as they land
 mod errors;
+mod importance;
 mod tokens;
 
 #[pymodule]
@@ -15,5 +16,6 @@ mod tokens;
 fn ferromem_core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     tokens::register(m)?;
+    importance::register(m)?;
     Ok(())
 }
