@@ -6,9 +6,10 @@ import argparse
 import time
 
 import tiktoken
-from locomo import add_data_argument, load, repeated_texts
 
 from ferromem import core
+
+from locomo import add_data_argument, load, repeated_texts
 
 
 def main() -> None:
@@ -23,7 +24,8 @@ def main() -> None:
     ours = int(core.count_tokens_many(texts).sum())
     per_msg = [abs(core.count_tokens(t) - len(enc.encode(t))) for t in texts]
     print(f"LoCoMo dev, {len(texts)} turns: cl100k_base {real} tokens, ferromem {ours} tokens")
-    print(f"  total ratio {ours / real:.4f}; mean abs error per message {sum(per_msg) / len(per_msg):.2f} tokens")
+    mean_err = sum(per_msg) / len(per_msg)
+    print(f"  total ratio {ours / real:.4f}; mean abs error per message {mean_err:.2f} tokens")
 
     big = repeated_texts(turns, 200_000)
     t0 = time.perf_counter()

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+
 from ferromem import ALL_SESSIONS, CorruptFileError, JSONFileMemory, PersistentMemory, StorageError
 
 

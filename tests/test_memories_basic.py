@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import ferromem
 import pytest
+
+import ferromem
 from ferromem import BufferMemory, DictMemory
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from ferromem import core
 
 from .data_sample import SAMPLE

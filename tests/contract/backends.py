@@ -12,9 +12,12 @@ from typing import Any
 
 import ferromem
 
+from .custom_backend import ListMemory
+
 Factory = Callable[..., ferromem.MemoryBackend]
 
 BACKENDS: dict[str, Callable[[Path], Factory]] = {
+    "custom": lambda d: lambda **kw: ListMemory(**kw),
     "dict": lambda d: lambda **kw: ferromem.DictMemory(max_messages=100_000, **kw),
     "buffer": lambda d: lambda **kw: ferromem.BufferMemory(max_tokens=1_000_000, **kw),
     "jsonfile": lambda d: lambda **kw: ferromem.JSONFileMemory(d / "memory.json", **kw),

@@ -7,8 +7,9 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
-import ferromem
 import pytest
+
+import ferromem
 from ferromem import ALL_SESSIONS, FerromemError, Hit, Message
 
 TURNS = [
