@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 
-import ferromem
 import numpy as np
 import pytest
-from ferromem import Message, core
-from ferromem.core import ImportanceScorer, importance, importance_many
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import ferromem
+from ferromem import Message, core
+from ferromem.core import ImportanceScorer, importance, importance_many
 
 
 def test_plain_text_scores_the_seed_base():

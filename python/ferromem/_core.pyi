@@ -1,6 +1,7 @@
 """Type stubs for the Rust extension module ``ferromem._core`` (checked by mypy.stubtest)."""
 
 from collections.abc import Iterable, Mapping
+from typing import final
 
 import numpy as np
 import numpy.typing as npt
@@ -20,15 +21,16 @@ def count_tokens_many(texts: Iterable[str]) -> npt.NDArray[np.uint32]: ...
 def importance(text: str) -> float: ...
 def importance_many(texts: Iterable[str]) -> npt.NDArray[np.float32]: ...
 
+@final
 class ImportanceScorer:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         weights: Mapping[str, float] | None = None,
         keywords: Mapping[str, Iterable[str]] | None = None,
         *,
         long_text_words: int = 20,
         short_text_words: int = 3,
-    ) -> None: ...
+    ) -> ImportanceScorer: ...
     def score(self, text: str) -> float: ...
     def score_many(self, texts: Iterable[str]) -> npt.NDArray[np.float32]: ...
     @property
