@@ -435,40 +435,19 @@ struct PatternInfo {
     prefix: bool,
 }
 
-/// A configured importance scorer: weights, phrase lists and the automaton built from them.
+/// An Aho-Corasick automaton over some categories' phrases, matching whole words.
 #[derive(Clone, Debug)]
-pub struct ImportanceScorer {
-    weights: Weights,
-    keywords: Keywords,
-    long_text_words: usize,
-    short_text_words: usize,
+struct PhraseMatcher {
     automaton: AhoCorasick,
     patterns: Vec<PatternInfo>,
 }
 
-impl Default for ImportanceScorer {
-    fn default() -> Self {
-        // The built-in lists are valid; a failure here would be a bug in this file.
-        Self::new(Weights::default(), Keywords::default(), 20, 3)
-            .expect("the default importance configuration is valid")
-    }
-}
-
-impl ImportanceScorer {
-    /// A scorer with these weights and phrases. A turn of more than `long_text_words` words gets
-    /// [`Weights::long_text`]; one of at most `short_text_words` words with a filler phrase gets
-    /// [`Weights::filler`]. Empty phrases and non-finite weights are errors.
-    pub fn new(
-        weights: Weights,
-        keywords: Keywords,
-        long_text_words: usize,
-        short_text_words: usize,
-    ) -> Result<Self> {
-        weights.validate()?;
+impl PhraseMatcher {
+    fn new(keywords: &Keywords, categories: &[Category]) -> Result<Self> {
         let mut needles: Vec<String> = Vec::new();
         let mut patterns: Vec<PatternInfo> = Vec::new();
         let mut phrase_id: u32 = 0;
-        for category in Category::ALL {
+        for &category in categories {
             for (i, raw) in keywords.get(category).iter().enumerate() {
                 let prefix = raw.ends_with('*');
                 let phrase = raw.trim_end_matches('*').trim().to_ascii_lowercase();
@@ -501,13 +480,69 @@ impl ImportanceScorer {
                     .build(&needles)
             })
             .map_err(|e| Error::invalid(format!("keywords: {e}")))?;
+        Ok(PhraseMatcher { automaton, patterns })
+    }
+
+    /// Adds the distinct phrases found in `text` as whole words to `hits`. Overlapping matches
+    /// are all tried, so a candidate that fails the word test ("this week" in "this weekend")
+    /// cannot hide one that passes ("weekend").
+    fn find(&self, text: &[u8], hits: &mut PhraseHits) {
+        for m in self.automaton.find_overlapping_iter(text) {
+            let info = self.patterns[m.pattern().as_usize()];
+            let starts_word = m.start() == 0 || !is_word_byte(text[m.start() - 1]);
+            let ends_word = info.prefix || m.end() == text.len() || !is_word_byte(text[m.end()]);
+            if starts_word && ends_word {
+                hits.add(info);
+            }
+        }
+    }
+}
+
+/// A configured importance scorer: weights, phrase lists and the automata built from them.
+#[derive(Clone, Debug)]
+pub struct ImportanceScorer {
+    weights: Weights,
+    keywords: Keywords,
+    long_text_words: usize,
+    short_text_words: usize,
+    /// Every category but fillers, run over every text.
+    phrases: PhraseMatcher,
+    /// Fillers, run only over short texts: words such as "ok" and "no" hide inside many longer
+    /// words, and skipping them keeps the main pass free of useless candidate matches.
+    fillers: PhraseMatcher,
+}
+
+impl Default for ImportanceScorer {
+    fn default() -> Self {
+        // The built-in lists are valid; a failure here would be a bug in this file.
+        Self::new(Weights::default(), Keywords::default(), 20, 3)
+            .expect("the default importance configuration is valid")
+    }
+}
+
+impl ImportanceScorer {
+    /// A scorer with these weights and phrases. A turn of more than `long_text_words` words gets
+    /// [`Weights::long_text`]; one of at most `short_text_words` words with a filler phrase gets
+    /// [`Weights::filler`]. Empty phrases and non-finite weights are errors.
+    pub fn new(
+        weights: Weights,
+        keywords: Keywords,
+        long_text_words: usize,
+        short_text_words: usize,
+    ) -> Result<Self> {
+        weights.validate()?;
+        let phrases = PhraseMatcher::new(
+            &keywords,
+            &[Category::Emphasis, Category::SelfFact, Category::Plan, Category::Date],
+        )?;
+        let fillers = PhraseMatcher::new(&keywords, &[Category::Filler])?;
         Ok(ImportanceScorer {
             weights,
             keywords,
             long_text_words,
             short_text_words,
-            automaton,
-            patterns,
+            phrases,
+            fillers,
         })
     }
 
@@ -533,8 +568,14 @@ impl ImportanceScorer {
 
     /// Importance of `text` in `[0, 1]`, rounded to four decimals.
     pub fn score(&self, text: &str) -> f64 {
-        let shape = scan_shape(text.as_bytes());
-        let phrases = self.match_phrases(text.as_bytes());
+        let bytes = text.as_bytes();
+        let shape = scan_shape(bytes);
+        let mut phrases = PhraseHits::default();
+        self.phrases.find(bytes, &mut phrases);
+        let short = shape.words <= self.short_text_words;
+        if short {
+            self.fillers.find(bytes, &mut phrases);
+        }
         let w = &self.weights;
         let mut s = w.base;
         s += (w.emphasis * f64::from(phrases.count(Category::Emphasis))).min(w.emphasis_cap);
@@ -553,7 +594,7 @@ impl ImportanceScorer {
         if shape.words > self.long_text_words {
             s += w.long_text;
         }
-        if shape.words <= self.short_text_words && phrases.count(Category::Filler) > 0 {
+        if short && phrases.count(Category::Filler) > 0 {
             s += w.filler;
         }
         (s.clamp(0.0, 1.0) * 10_000.0).round() / 10_000.0
@@ -565,19 +606,6 @@ impl ImportanceScorer {
             return texts.iter().map(|t| self.score(t.as_ref()) as f32).collect();
         }
         texts.par_iter().with_min_len(256).map(|t| self.score(t.as_ref()) as f32).collect()
-    }
-
-    fn match_phrases(&self, text: &[u8]) -> PhraseHits {
-        let mut hits = PhraseHits::default();
-        for m in self.automaton.find_overlapping_iter(text) {
-            let info = self.patterns[m.pattern().as_usize()];
-            let starts_word = m.start() == 0 || !is_word_byte(text[m.start() - 1]);
-            let ends_word = info.prefix || m.end() == text.len() || !is_word_byte(text[m.end()]);
-            if starts_word && ends_word {
-                hits.add(info);
-            }
-        }
-        hits
     }
 }
 
@@ -596,7 +624,7 @@ struct PhraseHits {
 impl PhraseHits {
     fn add(&mut self, info: PatternInfo) {
         let entry = (info.phrase, info.category as u8);
-        if self.seen[..self.len].iter().any(|e| e.0 == info.phrase) || self.len == self.seen.len() {
+        if self.seen[..self.len].contains(&entry) || self.len == self.seen.len() {
             return;
         }
         self.seen[self.len] = entry;
@@ -618,58 +646,72 @@ struct Shape {
     names: u32,
 }
 
-fn scan_shape(b: &[u8]) -> Shape {
-    let mut shape = Shape::default();
-    let mut in_word = false;
-    // The next word opens a sentence, so its capital says nothing about being a name.
-    let mut sentence_start = true;
+const SPACE: u8 = 1;
+const NEWLINE: u8 = 2;
+const DIGIT: u8 = 4;
+const UPPER: u8 = 8;
+const LOWER: u8 = 16;
+const QUESTION: u8 = 32;
+const STOP: u8 = 64;
+const WORD: u8 = 128;
+
+/// Byte classes for [`scan_shape`], so that each byte costs one table load.
+static CLASSES: [u8; 256] = {
+    let mut t = [0u8; 256];
     let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_whitespace() {
-            if c == b'\n' {
-                sentence_start = true;
-            }
-            in_word = false;
-            i += 1;
-            continue;
-        }
-        if !in_word {
-            shape.words += 1;
-            in_word = true;
-        }
-        if c.is_ascii_digit() {
-            let end = run_end(b, i, |x| x.is_ascii_digit());
-            shape.number = true;
-            shape.date |= is_numeric_date(b, i, end);
-            i = end;
-            // Skip an ordinal suffix ("3rd") so it is not read as a word.
-            i = run_end(b, i, |x| x.is_ascii_alphabetic());
-            sentence_start = false;
-            continue;
-        }
-        if c.is_ascii_alphabetic() {
-            let end = run_end(b, i, |x| x.is_ascii_alphabetic());
-            let starts_word = i == 0 || !is_word_byte(b[i - 1]);
-            let title_case =
-                c.is_ascii_uppercase() && end - i >= 2 && b[i + 1].is_ascii_lowercase();
-            if title_case && starts_word && !sentence_start {
-                shape.names += 1;
-            }
-            sentence_start = false;
-            i = end;
-            continue;
-        }
-        match c {
-            b'?' => {
-                shape.question = true;
-                sentence_start = true;
-            }
-            b'.' | b'!' => sentence_start = true,
-            _ => {}
-        }
+    while i < 256 {
+        let c = i as u8;
+        t[i] = if c == b'\n' {
+            SPACE | NEWLINE
+        } else if c.is_ascii_whitespace() || c == 0x0b {
+            SPACE
+        } else if c.is_ascii_digit() {
+            DIGIT | WORD
+        } else if c.is_ascii_uppercase() {
+            UPPER | WORD
+        } else if c.is_ascii_lowercase() {
+            LOWER | WORD
+        } else if c == b'?' {
+            QUESTION | STOP
+        } else if c == b'.' || c == b'!' {
+            STOP
+        } else if c >= 0x80 {
+            WORD
+        } else {
+            0
+        };
         i += 1;
     }
+    t
+};
+
+fn scan_shape(b: &[u8]) -> Shape {
+    let mut shape = Shape::default();
+    let mut seen = 0u8;
+    let mut prev = SPACE;
+    // The next word opens a sentence, so its capital says nothing about being a name.
+    let mut sentence_start = true;
+    for (i, &c) in b.iter().enumerate() {
+        let cls = CLASSES[c as usize];
+        seen |= cls;
+        shape.words += usize::from(prev & SPACE != 0 && cls & SPACE == 0);
+        if cls & (UPPER | DIGIT) != 0 && prev & WORD == 0 {
+            // A word begins with a capital or a number: the rare, slower checks.
+            if cls & DIGIT != 0 {
+                shape.date |= is_numeric_date(b, i);
+            } else if !sentence_start && b.get(i + 1).is_some_and(u8::is_ascii_lowercase) {
+                shape.names += 1;
+            }
+        }
+        if cls & (STOP | NEWLINE) != 0 {
+            sentence_start = true;
+        } else if cls & WORD != 0 {
+            sentence_start = false;
+        }
+        prev = cls;
+    }
+    shape.question = seen & QUESTION != 0;
+    shape.number = seen & DIGIT != 0;
     shape
 }
 
@@ -682,7 +724,8 @@ fn run_end(b: &[u8], start: usize, pred: impl Fn(u8) -> bool) -> usize {
 }
 
 /// A year (1900-2099), a day/month pair (`12/05`, `3-4`) or an ordinal (`1st`, `22nd`).
-fn is_numeric_date(b: &[u8], start: usize, end: usize) -> bool {
+fn is_numeric_date(b: &[u8], start: usize) -> bool {
+    let end = run_end(b, start, |x| x.is_ascii_digit());
     let digits = &b[start..end];
     if digits.len() == 4 && (digits.starts_with(b"19") || digits.starts_with(b"20")) {
         return true;
