@@ -26,10 +26,12 @@ from .errors import FerromemError, InvalidArgumentError, InvalidTypeError
 from .message import DEFAULT_SESSION, AllSessions, Hit, Message, new_message_id
 from .scan_search import scan_search
 
-__all__ = ["MemoryBackend", "SessionScope", "TokenCounter"]
+__all__ = ["ContextSection", "MemoryBackend", "SessionScope", "TokenCounter"]
 
 SessionScope = str | AllSessions | None
 TokenCounter = Callable[[str], int]
+#: A leading block of :meth:`MemoryBackend.get_context`: a title and its text or messages.
+ContextSection = tuple[str, str | Sequence[Message]]
 
 R = TypeVar("R")
 B = TypeVar("B", bound="MemoryBackend")
@@ -142,9 +144,15 @@ class MemoryBackend(ABC):
         """Backend-specific entries added to :meth:`get_stats`."""
         return {}
 
-    def _context_preamble(self, sessions: list[str], query: str | None) -> list[tuple[str, str]]:
-        """Sections that lead the context (a summary, core facts): ``(title, text)`` pairs."""
+    def _context_preamble(self, sessions: list[str], query: str | None) -> list[ContextSection]:
+        """Sections that lead the context: ``(title, text)`` for a summary, or ``(title,
+        messages)`` for core facts given best first (shown in time order, not repeated among the
+        turns)."""
         return []
+
+    def _context_relevant(self, query: str, sessions: list[str]) -> list[Message]:
+        """The turns most relevant to ``query``, best first (search hits unless overridden)."""
+        return [h.message for h in self._search(query, sessions, self.context_search_limit, None)]
 
     def _after_store(self, session_id: str) -> None:  # noqa: B027 - an optional hook
         """Called after messages were added to a session (limits, summaries)."""
@@ -177,7 +185,8 @@ class MemoryBackend(ABC):
 
     def _count_tokens_many(self, texts: Sequence[str]) -> list[int]:
         if self._token_counter is None:
-            return [int(n) for n in _core.count_tokens_many(texts)]
+            counts: list[int] = _core.count_tokens_many(texts).tolist()
+            return counts
         return [self.count_tokens(t) for t in texts]
 
     def _prepare(self, items: Iterable[object], session_id: SessionScope) -> list[Message]:
@@ -336,9 +345,10 @@ class MemoryBackend(ABC):
     ) -> str:
         """Prompt-ready text within ``max_tokens``: recent turns, plus relevant ones for ``query``.
 
-        Turns are role-labelled and chronological, led by any summary or core facts the memory
-        keeps. The result never exceeds the budget as counted by this memory's token counter; a
-        turn too long for the budget is cut and marked ``[truncated]``.
+        Turns are role-labelled (``role: content``) and chronological, led by any summary or
+        core facts the memory keeps (at most half the budget). The result never exceeds the
+        budget as counted by this memory's token counter; when even the newest turn does not fit
+        whole it is cut, not dropped, and ends with ``[truncated]``.
         """
         if query is not None:
             query = _check_query(query)
@@ -348,12 +358,14 @@ class MemoryBackend(ABC):
         with self._lock:
             self._check_open()
             sessions = self._scope(session_id)
-            builder = ContextBuilder(self.count_tokens, budget)
-            for title, text in self._context_preamble(sessions, query):
-                builder.add_section(title, text)
+            builder = ContextBuilder(self.count_tokens, budget, self._count_tokens_many)
+            for title, body in self._context_preamble(sessions, query):
+                if isinstance(body, str):
+                    builder.add_section(title, body)
+                else:
+                    builder.add_message_section(title, body)
             if query and query.strip():
-                hits = self._search(query, sessions, self.context_search_limit, None)
-                builder.add_relevant([h.message for h in hits])
+                builder.add_relevant(self._context_relevant(query, sessions))
             builder.add_recent(self._recent_iter(sessions))
             return builder.render()
 
