@@ -13,6 +13,7 @@ __all__ = [
     "count_tokens_many",
     "importance",
     "importance_many",
+    "summarize",
 ]
 __version__: str
 
@@ -20,6 +21,9 @@ def count_tokens(text: str) -> int: ...
 def count_tokens_many(texts: Iterable[str]) -> npt.NDArray[np.uint32]: ...
 def importance(text: str) -> float: ...
 def importance_many(texts: Iterable[str]) -> npt.NDArray[np.float32]: ...
+def summarize(
+    texts: Iterable[str], max_tokens: int = 200, *, scorer: ImportanceScorer | None = None
+) -> list[tuple[int, str]]: ...
 
 @final
 class ImportanceScorer:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from ._core import ImportanceScorer, count_tokens, count_tokens_many, importance, importance_many
+from ._core import (
+    ImportanceScorer,
+    count_tokens,
+    count_tokens_many,
+    importance,
+    importance_many,
+    summarize,
+)
 
 __all__ = [
     "ImportanceScorer",
@@ -10,4 +17,5 @@ __all__ = [
     "count_tokens_many",
     "importance",
     "importance_many",
+    "summarize",
 ]

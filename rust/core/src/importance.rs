@@ -743,7 +743,8 @@ fn is_numeric_date(b: &[u8], start: usize) -> bool {
     false
 }
 
-fn default_scorer() -> &'static ImportanceScorer {
+/// The scorer with the default configuration, built once.
+pub fn default_scorer() -> &'static ImportanceScorer {
     static DEFAULT: OnceLock<ImportanceScorer> = OnceLock::new();
     DEFAULT.get_or_init(ImportanceScorer::default)
 }

@@ -7,6 +7,7 @@
 pub mod error;
 pub mod importance;
 pub mod snapshot;
+pub mod summary;
 pub mod tokens;
 
 pub use error::{Error, Result};

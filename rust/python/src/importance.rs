@@ -38,8 +38,8 @@ fn importance_many<'py>(
 /// its default list. Phrases match case-insensitively as whole words; a trailing `*` matches
 /// any word ending.
 #[pyclass(module = "ferromem._core", name = "ImportanceScorer", frozen)]
-struct PyImportanceScorer {
-    inner: core::ImportanceScorer,
+pub struct PyImportanceScorer {
+    pub(crate) inner: core::ImportanceScorer,
 }
 
 fn as_mapping<'py>(obj: &Bound<'py, PyAny>, arg: &str) -> PyResult<Bound<'py, PyMapping>> {

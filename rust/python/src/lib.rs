@@ -9,6 +9,7 @@ mod convert;
 #[allow(dead_code)] // used by the engine bindings (keyword, hnsw, compress) as they land
 mod errors;
 mod importance;
+mod summary;
 mod tokens;
 
 #[pymodule]
@@ -17,5 +18,6 @@ fn ferromem_core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     tokens::register(m)?;
     importance::register(m)?;
+    summary::register(m)?;
     Ok(())
 }
