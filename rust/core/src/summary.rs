@@ -206,7 +206,7 @@ pub fn summarize<S: AsRef<str>>(
 mod tests {
     use super::*;
 
-    fn pieces<'a>(text: &'a str) -> Vec<&'a str> {
+    fn pieces(text: &str) -> Vec<&str> {
         split_sentences(text).into_iter().map(|(s, e)| &text[s..e]).collect()
     }
 
