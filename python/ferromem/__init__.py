@@ -24,6 +24,7 @@ from .errors import (
 from .memories.buffer import BufferMemory
 from .memories.dict_memory import DictMemory
 from .memories.json_file import JSONFileMemory, PersistentMemory
+from .memories.summary import SummaryMemory
 from .message import ALL_SESSIONS, Hit, Message
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "PersistentMemory",
     "StorageError",
     "SummarizerError",
+    "SummaryMemory",
     "UnknownIdError",
     "__version__",
     "core",
