@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._core import (
     ImportanceScorer,
+    KeywordIndex,
     count_tokens,
     count_tokens_many,
     importance,
@@ -13,6 +14,7 @@ from ._core import (
 
 __all__ = [
     "ImportanceScorer",
+    "KeywordIndex",
     "count_tokens",
     "count_tokens_many",
     "importance",

@@ -6,8 +6,11 @@
 
 pub mod error;
 pub mod importance;
+pub mod keyword;
 pub mod snapshot;
+pub mod stem;
 pub mod summary;
+pub mod text;
 pub mod tokens;
 
 pub use error::{Error, Result};

@@ -9,6 +9,7 @@ mod convert;
 #[allow(dead_code)] // used by the engine bindings (keyword, hnsw, compress) as they land
 mod errors;
 mod importance;
+mod keyword;
 mod summary;
 mod tokens;
 
@@ -19,5 +20,6 @@ fn ferromem_core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tokens::register(m)?;
     importance::register(m)?;
     summary::register(m)?;
+    keyword::register(m)?;
     Ok(())
 }

@@ -1,0 +1,415 @@
+//! The keyword index: an inverted index of `u32` postings with BM25 or Jaccard scoring,
+//! deletion, groups (sessions) and topics.
+//!
+//! Documents are numbered in insertion order; postings list those numbers in ascending order,
+//! so appending keeps every list sorted. Deleting clears a bit in `alive`; posting lists are
+//! purged of deleted documents lazily, when a query first touches them ([`KeywordIndex::clean_for`])
+//! or on [`KeywordIndex::compact`], which keeps `remove` cheap and document frequencies exact.
+
+mod ingest;
+mod persist;
+mod postings;
+mod search;
+pub mod topics;
+
+use rayon::prelude::*;
+use rustc_hash::{FxHashMap, FxHashSet};
+
+pub use self::postings::{Cursor, Postings};
+pub use self::search::Neighbours;
+pub use self::topics::{default_topics, Topics};
+use crate::error::{Error, Result};
+use crate::text::Analyzer;
+
+/// Documents in a group-less slot of `doc_group`.
+pub const NO_GROUP: u32 = u32::MAX;
+
+/// Batches smaller than this are analyzed on the calling thread: spawning costs more.
+const PARALLEL_MIN: usize = 4096;
+
+/// How documents are scored against a query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scoring {
+    /// Okapi BM25 with the index's `k1` and `b`.
+    Bm25,
+    /// The seed's Jaccard similarity of the query's and the document's term sets.
+    Jaccard,
+}
+
+impl Scoring {
+    /// Parses `"bm25"` or `"jaccard"`.
+    pub fn parse(name: &str) -> Result<Self> {
+        match name {
+            "bm25" => Ok(Scoring::Bm25),
+            "jaccard" => Ok(Scoring::Jaccard),
+            other => Err(Error::invalid(format!(
+                "scoring must be \"bm25\" or \"jaccard\", got {other:?}"
+            ))),
+        }
+    }
+
+    /// The name [`Scoring::parse`] accepts.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scoring::Bm25 => "bm25",
+            Scoring::Jaccard => "jaccard",
+        }
+    }
+}
+
+/// Scoring parameters and text analysis of an index.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Params {
+    /// BM25 or Jaccard.
+    pub scoring: Scoring,
+    /// BM25 term-frequency saturation.
+    pub k1: f32,
+    /// BM25 length normalisation.
+    pub b: f32,
+    /// How documents and queries are split into terms.
+    pub analyzer: Analyzer,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params { scoring: Scoring::Bm25, k1: 1.2, b: 0.75, analyzer: Analyzer::default() }
+    }
+}
+
+impl Params {
+    /// Checks `k1` and `b` (finite, `k1 >= 0`, `0 <= b <= 1`).
+    pub fn validate(&self) -> Result<()> {
+        if !self.k1.is_finite() || self.k1 < 0.0 {
+            return Err(Error::invalid(format!("k1 must be finite and >= 0, got {}", self.k1)));
+        }
+        if !(0.0..=1.0).contains(&self.b) {
+            return Err(Error::invalid(format!("b must be in [0, 1], got {}", self.b)));
+        }
+        Ok(())
+    }
+}
+
+/// An inverted index over documents identified by `u64` ids.
+#[derive(Debug)]
+pub struct KeywordIndex {
+    params: Params,
+    topics: Topics,
+    terms: FxHashMap<Box<str>, u32>,
+    postings: Vec<Postings>,
+    ids: Vec<u64>,
+    lens: Vec<u32>,
+    uniq: Vec<u16>,
+    doc_group: Vec<u32>,
+    alive: Vec<u64>,
+    by_id: FxHashMap<u64, u32>,
+    total_len: u64,
+    group_ids: FxHashMap<Box<str>, u32>,
+    group_names: Vec<Box<str>>,
+    group_docs: Vec<Vec<u32>>,
+    /// Documents added without a group, in order (purged lazily: readers skip dead ones).
+    ungrouped: Vec<u32>,
+    topic_docs: Vec<Vec<u32>>,
+    epoch: u32,
+}
+
+impl KeywordIndex {
+    /// An empty index; `topics` are `(name, keywords)` pairs (see [`default_topics`]).
+    pub fn new(params: Params, topics: Vec<(String, Vec<String>)>) -> Result<Self> {
+        params.validate()?;
+        let topics = Topics::new(topics, &params.analyzer)?;
+        let topic_docs = vec![Vec::new(); topics.config.len()];
+        Ok(KeywordIndex {
+            params,
+            topics,
+            terms: FxHashMap::default(),
+            postings: Vec::new(),
+            ids: Vec::new(),
+            lens: Vec::new(),
+            uniq: Vec::new(),
+            doc_group: Vec::new(),
+            alive: Vec::new(),
+            by_id: FxHashMap::default(),
+            total_len: 0,
+            group_ids: FxHashMap::default(),
+            group_names: Vec::new(),
+            group_docs: Vec::new(),
+            ungrouped: Vec::new(),
+            topic_docs,
+            epoch: 0,
+        })
+    }
+
+    /// The scoring parameters.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// The configured topics, `(name, keywords)`.
+    pub fn topics(&self) -> &[(String, Vec<String>)] {
+        &self.topics.config
+    }
+
+    /// Live (not deleted) documents.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// True when no live document is held.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// True when `id` is a live document.
+    pub fn contains(&self, id: u64) -> bool {
+        self.by_id.contains_key(&id)
+    }
+
+    /// Distinct terms ever indexed.
+    pub fn vocabulary_len(&self) -> usize {
+        self.terms.len()
+    }
+
+    /// Live documents of `group` (0 for an unknown group).
+    pub fn group_len(&self, group: &str) -> usize {
+        self.group_ids.get(group).map_or(0, |&g| self.group_docs[g as usize].len())
+    }
+
+    #[inline]
+    fn is_alive(&self, doc: u32) -> bool {
+        self.alive[(doc >> 6) as usize] >> (doc & 63) & 1 != 0
+    }
+
+    /// Indexes `texts` under `ids`, each optionally in a group (a session). Ids must be new
+    /// and distinct; on error nothing is added. Large batches are analyzed on all cores.
+    pub fn add(&mut self, ids: &[u64], texts: &[&str], groups: Option<&[&str]>) -> Result<()> {
+        if ids.len() != texts.len() {
+            return Err(Error::invalid(format!(
+                "ids and texts differ in length ({} ids, {} texts)",
+                ids.len(),
+                texts.len()
+            )));
+        }
+        if let Some(g) = groups {
+            if g.len() != ids.len() {
+                return Err(Error::invalid(format!(
+                    "groups and ids differ in length ({} groups, {} ids)",
+                    g.len(),
+                    ids.len()
+                )));
+            }
+        }
+        self.check_new_ids(ids)?;
+        if self.ids.len() + ids.len() >= u32::MAX as usize {
+            return Err(Error::invalid("the index is full (2^32 - 1 documents ever added)"));
+        }
+        let chunks = if texts.len() < PARALLEL_MIN {
+            vec![ingest::analyze_chunk(&self.params.analyzer, &self.topics, texts)]
+        } else {
+            let size = (texts.len() / (rayon::current_num_threads() * 4)).max(PARALLEL_MIN / 2);
+            let (analyzer, topics) = (&self.params.analyzer, &self.topics);
+            texts.par_chunks(size).map(|c| ingest::analyze_chunk(analyzer, topics, c)).collect()
+        };
+        let first = self.ids.len() as u32;
+        let mut base = first;
+        for chunk in chunks {
+            let n = chunk.lens.len() as u32;
+            self.merge(base, chunk);
+            base += n;
+        }
+        for (i, &id) in ids.iter().enumerate() {
+            let doc = first + i as u32;
+            self.ids.push(id);
+            self.by_id.insert(id, doc);
+            if doc & 63 == 0 {
+                self.alive.push(0);
+            }
+            self.alive[(doc >> 6) as usize] |= 1 << (doc & 63);
+            let group = match groups {
+                Some(g) => self.group_of(g[i]),
+                None => NO_GROUP,
+            };
+            self.doc_group.push(group);
+            if group != NO_GROUP {
+                self.group_docs[group as usize].push(doc);
+            } else {
+                self.ungrouped.push(doc);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_new_ids(&self, ids: &[u64]) -> Result<()> {
+        if let Some(id) = ids.iter().find(|id| self.by_id.contains_key(id)) {
+            return Err(Error::invalid(format!("ids: id {id} is already in the index")));
+        }
+        if ids.len() > 1 {
+            let mut seen = FxHashSet::with_capacity_and_hasher(ids.len(), Default::default());
+            if let Some(id) = ids.iter().find(|&&id| !seen.insert(id)) {
+                return Err(Error::invalid(format!("ids: id {id} appears twice in the batch")));
+            }
+        }
+        Ok(())
+    }
+
+    fn group_of(&mut self, name: &str) -> u32 {
+        if let Some(&g) = self.group_ids.get(name) {
+            return g;
+        }
+        let g = self.group_names.len() as u32;
+        self.group_ids.insert(name.into(), g);
+        self.group_names.push(name.into());
+        self.group_docs.push(Vec::new());
+        g
+    }
+
+    /// Appends one analyzed chunk whose first document is `base`.
+    fn merge(&mut self, base: u32, chunk: ingest::Chunk) {
+        for (term, (docs, tfs)) in chunk.terms.into_iter().zip(chunk.lists) {
+            let epoch = self.epoch;
+            let next = self.postings.len() as u32;
+            let tid = *self.terms.entry(term).or_insert(next);
+            if tid == next {
+                self.postings.push(Postings::new(epoch));
+            }
+            let list = &mut self.postings[tid as usize];
+            for (d, tf) in docs.into_iter().zip(tfs) {
+                let doc = base + d;
+                list.push(doc, tf, chunk.lens[d as usize]);
+            }
+        }
+        self.total_len += chunk.lens.iter().map(|&l| l as u64).sum::<u64>();
+        for (d, mask) in chunk.topics.iter().enumerate() {
+            let mut m = *mask;
+            while m != 0 {
+                let t = m.trailing_zeros() as usize;
+                self.topic_docs[t].push(base + d as u32);
+                m &= m - 1;
+            }
+        }
+        self.lens.extend_from_slice(&chunk.lens);
+        self.uniq.extend_from_slice(&chunk.uniq);
+    }
+
+    /// Deletes `ids`. Every id must be live: otherwise nothing is deleted and the error lists
+    /// the unknown ones.
+    pub fn remove(&mut self, ids: &[u64]) -> Result<()> {
+        let unknown: Vec<u64> =
+            ids.iter().copied().filter(|id| !self.by_id.contains_key(id)).collect();
+        if !unknown.is_empty() {
+            return Err(Error::UnknownIds(unknown));
+        }
+        let mut touched: FxHashSet<u32> = FxHashSet::default();
+        for id in ids {
+            // A repeated id was removed by its first occurrence.
+            let Some(doc) = self.by_id.remove(id) else { continue };
+            self.alive[(doc >> 6) as usize] &= !(1 << (doc & 63));
+            self.total_len -= self.lens[doc as usize] as u64;
+            let g = self.doc_group[doc as usize];
+            if g != NO_GROUP {
+                touched.insert(g);
+            }
+        }
+        // Group lists are purged eagerly: a session-scoped search walks them, and the cost is
+        // the session's size, which is what a session-scoped operation may cost.
+        let alive = &self.alive;
+        for g in touched {
+            self.group_docs[g as usize].retain(|&d| alive[(d >> 6) as usize] >> (d & 63) & 1 != 0);
+        }
+        if !ids.is_empty() {
+            self.epoch = self.epoch.wrapping_add(1);
+        }
+        Ok(())
+    }
+
+    /// Purges deleted documents from the posting lists of `query`'s terms, so that a search
+    /// reads only live postings. Cheap when nothing was deleted since the last purge.
+    pub fn clean_for(&mut self, query: &str) {
+        let epoch = self.epoch;
+        for tid in self.query_terms(query).0 {
+            let list = &mut self.postings[tid as usize];
+            if list.clean_epoch != epoch {
+                let alive = &self.alive;
+                list.retain(epoch, |d| alive[(d >> 6) as usize] >> (d & 63) & 1 != 0);
+            }
+        }
+    }
+
+    /// True when [`KeywordIndex::clean_for`] would change something for `query`.
+    pub fn needs_cleaning(&self, query: &str) -> bool {
+        self.query_terms(query)
+            .0
+            .iter()
+            .any(|&t| self.postings[t as usize].clean_epoch != self.epoch)
+    }
+
+    /// Purges every posting list and topic list of deleted documents and releases spare
+    /// capacity (after a bulk load, or after many deletions).
+    pub fn compact(&mut self) {
+        let epoch = self.epoch;
+        let alive = &self.alive;
+        let is_alive = |d: u32| alive[(d >> 6) as usize] >> (d & 63) & 1 != 0;
+        for list in &mut self.postings {
+            if list.clean_epoch != epoch {
+                list.retain(epoch, is_alive);
+            }
+            list.docs.shrink_to_fit();
+            list.tfs.shrink_to_fit();
+        }
+        let lists = self.topic_docs.iter_mut().chain(self.group_docs.iter_mut());
+        for list in lists.chain(std::iter::once(&mut self.ungrouped)) {
+            list.retain(|&d| is_alive(d));
+            list.shrink_to_fit();
+        }
+        self.ids.shrink_to_fit();
+        self.lens.shrink_to_fit();
+        self.uniq.shrink_to_fit();
+        self.doc_group.shrink_to_fit();
+        self.alive.shrink_to_fit();
+        self.postings.shrink_to_fit();
+    }
+
+    /// Ids of the live documents tagged with `topic` (optionally only those in `group`), in
+    /// insertion order.
+    pub fn topic_ids(&self, topic: &str, group: Option<&str>) -> Result<Vec<u64>> {
+        let t = self.topics.find(topic).ok_or_else(|| {
+            let names: Vec<&str> = self.topics.config.iter().map(|(n, _)| n.as_str()).collect();
+            Error::invalid(format!("topic: unknown topic {topic:?}; known topics: {names:?}"))
+        })?;
+        let g = match group {
+            None => None,
+            Some(name) => match self.group_ids.get(name) {
+                Some(&g) => Some(g),
+                None => return Ok(Vec::new()),
+            },
+        };
+        Ok(self.topic_docs[t]
+            .iter()
+            .copied()
+            .filter(|&d| self.is_alive(d) && g.is_none_or(|g| self.doc_group[d as usize] == g))
+            .map(|d| self.ids[d as usize])
+            .collect())
+    }
+
+    /// Bytes held by the index's data structures (by capacity, including hash tables).
+    pub fn memory_bytes(&self) -> usize {
+        let map_entry = |key: usize| key + 8 + 1; // slot plus control byte (hashbrown)
+        let terms: usize = self.terms.keys().map(|k| k.len() + 16).sum::<usize>()
+            + self.terms.capacity() * map_entry(16 + 4);
+        let postings: usize = self.postings.iter().map(|p| p.heap_bytes()).sum::<usize>()
+            + self.postings.capacity() * std::mem::size_of::<Postings>();
+        let docs = self.ids.capacity() * 8
+            + self.lens.capacity() * 4
+            + self.uniq.capacity() * 2
+            + self.doc_group.capacity() * 4
+            + self.alive.capacity() * 8
+            + self.by_id.capacity() * (12 + 1);
+        let groups: usize = self.group_docs.iter().map(|g| g.capacity() * 4 + 24).sum::<usize>()
+            + self.group_names.iter().map(|n| 2 * (n.len() + 16) + 5).sum::<usize>();
+        let topics: usize = self.topic_docs.iter().map(|t| t.capacity() * 4).sum::<usize>()
+            + self.ungrouped.capacity() * 4;
+        terms + postings + docs + groups + topics
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,294 @@
+use std::collections::HashMap;
+
+use super::*;
+
+fn index(scoring: Scoring) -> KeywordIndex {
+    KeywordIndex::new(Params { scoring, ..Params::default() }, default_topics()).unwrap()
+}
+
+/// A tiny deterministic generator (no dependency) for random corpora.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// BM25 of every live document, computed the slow obvious way from the texts.
+fn brute_force(
+    docs: &[(u64, String, &str)],
+    query: &str,
+    params: &Params,
+    group: Option<&str>,
+) -> Vec<(u64, f32)> {
+    let a = params.analyzer;
+    let analyzed: Vec<(u64, Vec<String>, &str)> =
+        docs.iter().map(|(id, text, g)| (*id, a.terms(text), *g)).collect();
+    let n = analyzed.len() as f32;
+    let avg = (analyzed.iter().map(|d| d.1.len()).sum::<usize>() as f32 / n).max(1.0);
+    let mut q = a.terms(query);
+    q.sort();
+    q.dedup();
+    let mut out = vec![];
+    for (id, terms, g) in &analyzed {
+        if group.is_some_and(|want| want != *g) {
+            continue;
+        }
+        let mut score = 0.0f32;
+        let mut hit = false;
+        for t in &q {
+            let df = analyzed.iter().filter(|d| d.1.contains(t)).count() as f32;
+            let tf = terms.iter().filter(|x| *x == t).count() as f32;
+            if tf > 0.0 {
+                hit = true;
+                let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+                let norm = params.k1 * (1.0 - params.b + params.b * terms.len() as f32 / avg);
+                score += idf * tf * (params.k1 + 1.0) / (tf + norm);
+            }
+        }
+        if hit {
+            out.push((*id, score));
+        }
+    }
+    out.sort_by(|x, y| y.1.total_cmp(&x.1));
+    out
+}
+
+/// `got` is a valid top k of `all`: same length, scores match the reference's k best within
+/// rounding, and each returned id really has the score it was given.
+fn assert_top_k(got: &[(u64, f32)], all: &[(u64, f32)], k: usize) {
+    let want: Vec<f32> = all.iter().take(k).map(|x| x.1).collect();
+    assert_eq!(got.len(), want.len(), "got {got:?}, want {:?}", &all[..want.len()]);
+    let truth: HashMap<u64, f32> = all.iter().copied().collect();
+    for (i, (id, s)) in got.iter().enumerate() {
+        assert!(
+            (s - want[i]).abs() <= 1e-4 * want[i].abs().max(1.0),
+            "rank {i}: {s} vs {}",
+            want[i]
+        );
+        assert!((truth[id] - s).abs() <= 1e-4 * s.abs().max(1.0), "id {id} mis-scored");
+    }
+}
+
+#[test]
+fn bm25_top_k_matches_brute_force_on_random_corpora_with_deletions_and_groups() {
+    let vocab = [
+        "apple", "banana", "cherry", "dates", "elder", "fig", "grape", "honey", "kiwi", "lemon",
+        "mango", "nut", "olive", "peach", "quince", "rose",
+    ];
+    let mut rng = Lcg(7);
+    for round in 0..30 {
+        let mut idx = index(Scoring::Bm25);
+        let mut docs: Vec<(u64, String, &str)> = vec![];
+        let n = 1 + rng.below(300) as usize;
+        let groups = ["a", "b", "c"];
+        for i in 0..n {
+            let len = rng.below(12) as usize;
+            // Skewed vocabulary so that some terms are common and some rare.
+            let text: Vec<&str> =
+                (0..len).map(|_| vocab[(rng.below(16) * rng.below(16) / 15) as usize]).collect();
+            docs.push((i as u64 * 3 + 1, text.join(" "), groups[rng.below(3) as usize]));
+        }
+        let ids: Vec<u64> = docs.iter().map(|d| d.0).collect();
+        let texts: Vec<&str> = docs.iter().map(|d| d.1.as_str()).collect();
+        let gs: Vec<&str> = docs.iter().map(|d| d.2).collect();
+        // Add in two batches to exercise merging at an offset.
+        let cut = n / 2;
+        idx.add(&ids[..cut], &texts[..cut], Some(&gs[..cut])).unwrap();
+        idx.add(&ids[cut..], &texts[cut..], Some(&gs[cut..])).unwrap();
+        let dead: Vec<u64> = ids.iter().copied().filter(|_| rng.below(4) == 0).collect();
+        idx.remove(&dead).unwrap();
+        docs.retain(|d| !dead.contains(&d.0));
+        let params = *idx.params();
+        for q in 0..10 {
+            let query: Vec<&str> =
+                (0..1 + rng.below(4)).map(|_| vocab[rng.below(16) as usize]).collect();
+            let query = query.join(" ");
+            let k = 1 + rng.below(8) as usize;
+            let group = if q % 3 == 0 { Some(groups[q % 3]) } else { None };
+            let all = brute_force(&docs, &query, &params, group);
+            let got = idx.search(&query, k, group).unwrap();
+            assert_top_k(&got, &all, k);
+            if round % 2 == 0 {
+                idx.clean_for(&query);
+                assert!(!idx.needs_cleaning(&query));
+                assert_top_k(&idx.search(&query, k, group).unwrap(), &all, k);
+            }
+        }
+    }
+}
+
+#[test]
+fn jaccard_is_the_seeds_set_similarity() {
+    let mut idx = index(Scoring::Jaccard);
+    idx.add(&[1, 2, 3], &["red apple pie", "red car", "blue sky above"], None).unwrap();
+    let got = idx.search("red apple", 10, None).unwrap();
+    // {red, apple} vs {red, apple, pie}: 2/3; vs {red, car}: 1/3.
+    assert_eq!(got.iter().map(|x| x.0).collect::<Vec<_>>(), [1, 2]);
+    assert!((got[0].1 - 2.0 / 3.0).abs() < 1e-6 && (got[1].1 - 1.0 / 3.0).abs() < 1e-6);
+    assert_eq!(idx.search("red apple", 10, Some("none")).unwrap(), vec![]);
+}
+
+#[test]
+fn group_search_never_leaves_the_group_and_large_batches_go_parallel() {
+    let mut idx = index(Scoring::Bm25);
+    let n = 20_000u64;
+    let ids: Vec<u64> = (0..n).collect();
+    let texts: Vec<String> =
+        (0..n).map(|i| format!("common word{} session{}", i % 97, i % 50)).collect();
+    let texts: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+    let groups: Vec<String> = (0..n).map(|i| format!("g{}", i % 50)).collect();
+    let groups: Vec<&str> = groups.iter().map(|s| s.as_str()).collect();
+    idx.add(&ids, &texts, Some(&groups)).unwrap();
+    assert_eq!(idx.len(), n as usize);
+    assert_eq!(idx.group_len("g7"), 400);
+    let hits = idx.search("common word3", 1000, Some("g7")).unwrap();
+    assert!(!hits.is_empty());
+    assert!(hits.iter().all(|(id, _)| id % 50 == 7));
+    let all = idx.search("common", 5, None).unwrap();
+    // Equal scores go to the earliest document.
+    assert_eq!(all.iter().map(|x| x.0).collect::<Vec<_>>(), [0, 1, 2, 3, 4]);
+}
+
+#[test]
+fn remove_reports_unknown_ids_and_changes_nothing() {
+    let mut idx = index(Scoring::Bm25);
+    idx.add(&[1, 2], &["alpha", "beta"], None).unwrap();
+    match idx.remove(&[2, 99, 98]) {
+        Err(Error::UnknownIds(ids)) => assert_eq!(ids, [99, 98]),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(idx.len(), 2);
+    idx.remove(&[2]).unwrap();
+    assert!(idx.search("beta", 3, None).unwrap().is_empty());
+    assert!(idx.add(&[1], &["again"], None).is_err());
+    assert!(idx.add(&[5, 5], &["a", "b"], None).is_err());
+    assert!(idx.add(&[5], &["a", "b"], None).is_err());
+    assert_eq!(idx.len(), 1);
+    idx.add(&[2], &["beta again"], None).unwrap();
+    assert_eq!(idx.search("beta", 3, None).unwrap()[0].0, 2);
+}
+
+#[test]
+fn bad_queries_find_nothing_and_k_zero_is_refused() {
+    let mut idx = index(Scoring::Bm25);
+    idx.add(&[1], &["hello world"], None).unwrap();
+    for q in ["", "   ", "the and of", "?!...", "unknownword"] {
+        assert!(idx.search(q, 5, None).unwrap().is_empty(), "{q:?}");
+    }
+    assert!(matches!(idx.search("hello", 0, None), Err(Error::InvalidArgument(_))));
+}
+
+#[test]
+fn topics_follow_keywords_deletions_and_groups() {
+    let mut idx = index(Scoring::Bm25);
+    idx.add(
+        &[1, 2, 3, 4],
+        &["I write Python code", "SQL databases", "machine learning models", "python again"],
+        Some(&["s1", "s1", "s2", "s2"]),
+    )
+    .unwrap();
+    assert_eq!(idx.topic_ids("programming", None).unwrap(), [1, 4]);
+    assert_eq!(idx.topic_ids("programming", Some("s2")).unwrap(), [4]);
+    assert_eq!(idx.topic_ids("ai_ml", None).unwrap(), [3]);
+    idx.remove(&[1]).unwrap();
+    assert_eq!(idx.topic_ids("programming", None).unwrap(), [4]);
+    assert!(idx.topic_ids("cooking", None).is_err());
+}
+
+#[test]
+fn save_load_round_trip_and_damage_is_caught() {
+    let dir = std::env::temp_dir().join(format!("ferromem-kw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("idx.bin");
+    let mut idx = index(Scoring::Bm25);
+    idx.add(&[10, 20, 30], &["red fox", "blue fox jumps", "python code"], Some(&["a", "b", "a"]))
+        .unwrap();
+    idx.remove(&[20]).unwrap();
+    idx.save(&path).unwrap();
+    let back = KeywordIndex::load(&path).unwrap();
+    assert_eq!(back.len(), 2);
+    assert_eq!(back.search("fox", 5, None).unwrap(), idx.search("fox", 5, None).unwrap());
+    assert_eq!(back.search("fox", 5, Some("a")).unwrap().len(), 1);
+    assert_eq!(back.topic_ids("programming", None).unwrap(), [30]);
+    let good = std::fs::read(&path).unwrap();
+    for i in (0..good.len()).step_by(7) {
+        let mut bad = good.clone();
+        bad[i] ^= 0x10;
+        std::fs::write(&path, &bad).unwrap();
+        assert!(matches!(KeywordIndex::load(&path), Err(Error::CorruptFile { .. })), "byte {i}");
+    }
+}
+
+#[test]
+fn memory_is_accounted_and_compact_purges() {
+    let mut idx = index(Scoring::Bm25);
+    let texts: Vec<String> = (0..1000).map(|i| format!("word{} shared text", i % 10)).collect();
+    let texts: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+    let ids: Vec<u64> = (0..1000).collect();
+    idx.add(&ids, &texts, None).unwrap();
+    idx.remove(&ids[..500]).unwrap();
+    let before = idx.memory_bytes();
+    idx.compact();
+    assert!(idx.memory_bytes() < before);
+    assert_eq!(idx.search("shared", 1, None).unwrap()[0].0, 500);
+}
+
+#[test]
+fn neighbour_weights_match_a_brute_force_fusion() {
+    let vocab = ["red", "green", "blue", "cyan", "pink", "gold"];
+    let mut rng = Lcg(11);
+    for _ in 0..30 {
+        let mut idx = index(Scoring::Bm25);
+        let n = 1 + rng.below(120) as usize;
+        let groups = ["a", "b", ""];
+        let mut docs: Vec<(u64, String, &str)> = (0..n)
+            .map(|i| {
+                let words: Vec<&str> =
+                    (0..rng.below(6)).map(|_| vocab[rng.below(6) as usize]).collect();
+                (i as u64, words.join(" "), groups[rng.below(3) as usize])
+            })
+            .collect();
+        for (id, text, g) in &docs {
+            let group = if g.is_empty() { None } else { Some(&[*g][..]) };
+            idx.add(&[*id], &[text.as_str()], group).unwrap();
+        }
+        let dead: Vec<u64> = (0..n as u64).filter(|_| rng.below(5) == 0).collect();
+        idx.remove(&dead).unwrap();
+        docs.retain(|d| !dead.contains(&d.0));
+        let w = Neighbours { previous: 0.3, next: 0.1 };
+        let query = format!("{} {}", vocab[rng.below(6) as usize], vocab[rng.below(6) as usize]);
+        for group in [None, Some("a"), Some("b")] {
+            let own: HashMap<u64, f32> =
+                brute_force(&docs, &query, idx.params(), None).into_iter().collect();
+            let mut fused: HashMap<u64, f32> = HashMap::new();
+            for g in groups {
+                let seq: Vec<u64> = docs.iter().filter(|d| d.2 == g).map(|d| d.0).collect();
+                for (i, id) in seq.iter().enumerate() {
+                    let s = |j: usize| own.get(&seq[j]).copied().unwrap_or(0.0);
+                    let mut f = s(i);
+                    if i > 0 {
+                        f += 0.3 * s(i - 1);
+                    }
+                    if i + 1 < seq.len() {
+                        f += 0.1 * s(i + 1);
+                    }
+                    if f > 0.0 && group.is_none_or(|want| want == g) {
+                        fused.insert(*id, f);
+                    }
+                }
+            }
+            let mut all: Vec<(u64, f32)> = fused.into_iter().collect();
+            all.sort_by(|x, y| y.1.total_cmp(&x.1));
+            let got = idx.search_with(&query, 5, group, w).unwrap();
+            assert_top_k(&got, &all, 5);
+        }
+    }
+    let idx = index(Scoring::Bm25);
+    let bad = Neighbours { previous: -1.0, next: 0.0 };
+    assert!(idx.search_with("x", 3, None, bad).is_err());
+}
