@@ -15,10 +15,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import tantivy
+from rank_bm25 import BM25Okapi
+
 from ferromem import IndexedMemory, Message
 from ferromem.core import KeywordIndex
+
 from locomo import Question, Turn, add_data_argument, load
-from rank_bm25 import BM25Okapi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baselines.seed_indexed import IndexedMemory as SeedIndexedMemory

@@ -4,9 +4,10 @@ the lean add path) and a stateful property test of session and deletion safety."
 from __future__ import annotations
 
 import pytest
-from ferromem import ALL_SESSIONS, FerromemError, IndexedMemory, InvalidArgumentError, Message
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from ferromem import ALL_SESSIONS, FerromemError, IndexedMemory, InvalidArgumentError, Message
 
 WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf"]
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ferromem import CorruptFileError, InvalidArgumentError, UnknownIdError
-from ferromem.core import KeywordIndex
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from ferromem import CorruptFileError, InvalidArgumentError, UnknownIdError
+from ferromem.core import KeywordIndex
 
 VOCAB = ["apple", "banana", "cherry", "dates", "fig", "grape", "honey", "kiwi", "lemon", "mango"]
 
