@@ -22,11 +22,11 @@ def test_plain_text_scores_the_seed_base():
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("please remember this", 0.65),  # the seed's emphasis keywords
+        ("please remember this", 0.7),  # the seed's emphasis keywords
         ("is it raining?", 0.55),  # questions
         ("word " * 21, 0.6),  # more than 20 words
-        ("my name is alice", 0.7),  # self-disclosed fact
-        ("I'm allergic to peanuts", 0.7),
+        ("my name is alice", 0.75),  # self-disclosed fact
+        ("I'm allergic to peanuts", 0.75),
         ("i will call them", 0.65),  # a commitment
         ("see you tomorrow", 0.6),  # a date
         ("it costs 40 dollars", 0.55),  # a number
@@ -43,9 +43,10 @@ def test_the_seed_scenario_orders_turns_sensibly():
     preference = importance("Remember that I prefer Python over Java for data science work.")
     identity = importance("Hello! My name is Alice and I work as a software engineer.")
     ack = importance("ok")
-    assert ack < chit_chat < identity < preference
+    assert ack < chit_chat < identity <= preference
     assert preference > 0.9  # a core fact: explicit "remember" plus a preference
-    assert identity > 0.7
+    assert identity > 0.9  # name and occupation
+    assert 0.7 < importance("I'm working on a machine learning project.") <= 0.9
 
 
 def test_many_is_float32_and_equals_one_by_one():

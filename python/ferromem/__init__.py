@@ -23,6 +23,7 @@ from .errors import (
 )
 from .memories.buffer import BufferMemory
 from .memories.dict_memory import DictMemory
+from .memories.hierarchical import HierarchicalMemory
 from .memories.indexed import IndexedMemory
 from .memories.json_file import JSONFileMemory, PersistentMemory
 from .memories.summary import SummaryMemory
@@ -36,6 +37,7 @@ __all__ = [
     "CorruptFileError",
     "DictMemory",
     "FerromemError",
+    "HierarchicalMemory",
     "Hit",
     "IndexedMemory",
     "InvalidArgumentError",

@@ -26,10 +26,12 @@ from .errors import FerromemError, InvalidArgumentError, InvalidTypeError
 from .message import DEFAULT_SESSION, AllSessions, Hit, Message, new_message_id
 from .scan_search import scan_search
 
-__all__ = ["ContextSection", "MemoryBackend", "SessionScope", "TokenCounter"]
+__all__ = ["ContextSection", "ImportanceCallable", "MemoryBackend", "SessionScope", "TokenCounter"]
 
 SessionScope = str | AllSessions | None
 TokenCounter = Callable[[str], int]
+#: A user-supplied importance scorer: one score in [0, 1] per text.
+ImportanceCallable = Callable[[list[str]], Sequence[float]]
 #: A leading block of :meth:`MemoryBackend.get_context`: a title and its text or messages.
 ContextSection = tuple[str, str | Sequence[Message]]
 
@@ -68,9 +70,11 @@ class MemoryBackend(ABC):
     default_context_tokens: ClassVar[int] = 2000
     #: How many search hits :meth:`get_context` considers when a query is given.
     context_search_limit: ClassVar[int] = 10
-    #: Scores ``Message.importance`` when a message arrives without one (None: the default
-    #: scorer of :func:`ferromem.core.importance`).
-    importance_scorer: ImportanceScorer | None = None
+    #: Scores ``Message.importance`` when a message arrives without one: None for the default
+    #: scorer of :func:`ferromem.core.importance`, a configured
+    #: :class:`~ferromem.core.ImportanceScorer`, or any callable ``list[str] -> list[float]``
+    #: (an LLM judging importance) returning one score in [0, 1] per text.
+    importance_scorer: ImportanceScorer | ImportanceCallable | None = None
 
     def __init__(
         self, *, session_id: str = DEFAULT_SESSION, token_counter: TokenCounter | None = None
@@ -233,6 +237,8 @@ class MemoryBackend(ABC):
     def _score_importance(self, texts: list[str]) -> list[float]:
         """Importance of each text (in Rust, batched), for messages stored without one."""
         scorer = self.importance_scorer
+        if scorer is not None and not isinstance(scorer, ImportanceScorer):
+            return _call_importance(scorer, texts)
         if len(texts) == 1:
             return [_core.importance(texts[0]) if scorer is None else scorer.score(texts[0])]
         scores = _core.importance_many(texts) if scorer is None else scorer.score_many(texts)
@@ -564,6 +570,27 @@ class MemoryBackend(ABC):
     ) -> int:
         """Async twin of :meth:`cleanup_old_messages`."""
         return await self._in_thread(self.cleanup_old_messages, max_age_days, session_id=session_id)
+
+
+def _call_importance(scorer: ImportanceCallable, texts: list[str]) -> list[float]:
+    """Scores from a user's importance callable, checked: one float in [0, 1] per text."""
+    scores = list(scorer(list(texts)))
+    if len(scores) != len(texts):
+        raise InvalidArgumentError(
+            f"importance_scorer returned {len(scores)} scores for {len(texts)} texts"
+        )
+    out: list[float] = []
+    for i, x in enumerate(scores):
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            raise InvalidTypeError(
+                f"importance_scorer returned {type(x).__name__} for text {i}, not a float"
+            )
+        if not 0.0 <= x <= 1.0:
+            raise InvalidArgumentError(
+                f"importance_scorer returned {x!r} for text {i}, not in [0, 1]"
+            )
+        out.append(float(x))
+    return out
 
 
 def _chrono_key(m: Message) -> tuple[float, str]:

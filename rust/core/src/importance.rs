@@ -9,9 +9,9 @@
 //! | signal | how it is detected | adds |
 //! |---|---|---|
 //! | base | every turn | 0.50 |
-//! | emphasis | `remember*`, `important*`, `always`, `never forget`, `key point`, `essential*`, `core`, `fundamental*`, `critical*`, `crucial*`, `don't forget`, `keep in mind`, `note that` | 0.15 per distinct keyword, at most 0.30 |
-//! | self-disclosed fact | `my name is`, `I work as/at/for/in`, `I'm working on`, `I prefer`, `I love/like/hate/enjoy`, `I'm allergic`, `my favorite`, `I live in`, `I'm from`, `my wife/son/dog...`, ... | 0.20 per distinct phrase, at most 0.35 |
-//! | plan or commitment | `I will`, `I'll`, `I'm going to`, `I plan to`, `I promise`, `I need to`, `deadline`, `appointment`, `remind me to`, ... | 0.15 per distinct phrase, at most 0.20 |
+//! | emphasis | `remember*`, `important*`, `always`, `never forget`, `key point`, `essential*`, `core`, `fundamental*`, `critical*`, `crucial*`, `don't forget`, `keep in mind`, `note that` | 0.20 per distinct keyword, at most 0.40 |
+//! | self-disclosed fact | `my name is`, `I work as/at/for/in`, `I'm working on`, `I prefer`, `I love/like/hate/enjoy`, `I'm allergic`, `my favorite`, `I live in`, `I'm from`, `my wife/son/dog...`, ... | 0.25 per distinct phrase, at most 0.45 |
+//! | plan or commitment | `I will`, `I'll`, `I'm going to`, `I plan to`, `I promise`, `I need to`, `deadline`, `appointment`, `remind me to`, ... | 0.15 per distinct phrase, at most 0.25 |
 //! | date | weekday and month names (not the ambiguous `may`/`march`), `tomorrow`, `yesterday`, `next week`, `last month`, ...; years 1900-2099, `12/05`, ordinals such as `3rd` | 0.10 |
 //! | number | any digit | 0.05 |
 //! | name | a title-case word (`Alice`, not `I` or `OK`) that does not start a sentence | 0.05 each, at most 0.10 |
@@ -333,12 +333,12 @@ impl Default for Weights {
     fn default() -> Self {
         Weights {
             base: 0.5,
-            emphasis: 0.15,
-            emphasis_cap: 0.3,
-            self_fact: 0.2,
-            self_fact_cap: 0.35,
+            emphasis: 0.2,
+            emphasis_cap: 0.4,
+            self_fact: 0.25,
+            self_fact_cap: 0.45,
             plan: 0.15,
-            plan_cap: 0.2,
+            plan_cap: 0.25,
             date: 0.1,
             number: 0.05,
             name: 0.05,
@@ -776,9 +776,9 @@ mod tests {
     #[test]
     fn the_seed_signals_still_count() {
         // Emphasis, one per distinct keyword, capped.
-        assert!(close(importance("please remember this"), 0.65));
-        assert!(close(importance("remember, this is important"), 0.8));
-        assert!(close(importance("remember important essential core fundamental"), 0.8));
+        assert!(close(importance("please remember this"), 0.7));
+        assert!(close(importance("remember, this is important"), 0.9));
+        assert!(close(importance("remember important essential core fundamental"), 0.9));
         // Questions and long turns.
         assert!(close(importance("is it raining"), 0.5));
         assert!(close(importance("is it raining?"), 0.55));
@@ -789,19 +789,19 @@ mod tests {
 
     #[test]
     fn matching_is_whole_word_and_case_insensitive() {
-        assert!(close(importance("REMEMBER this"), 0.65));
-        assert!(close(importance("I remembered it"), 0.65)); // remember* takes any ending
+        assert!(close(importance("REMEMBER this"), 0.7));
+        assert!(close(importance("I remembered it"), 0.7)); // remember* takes any ending
         assert!(close(importance("a high score"), 0.5)); // "core" only as a word
         assert!(close(importance("the hardcore fans"), 0.5));
-        assert!(close(importance("I'm allergic to nuts"), 0.7));
-        assert!(close(importance("I’m allergic to nuts"), 0.7)); // typographic apostrophe
+        assert!(close(importance("I'm allergic to nuts"), 0.75));
+        assert!(close(importance("I’m allergic to nuts"), 0.75)); // typographic apostrophe
     }
 
     #[test]
     fn self_disclosures_plans_dates_numbers_and_names() {
-        assert!(close(importance("my name is alice"), 0.7));
-        // Two distinct facts, capped at 0.35, and the name Alice.
-        assert!(close(importance("Hello! My name is Alice and I work as an engineer."), 0.9));
+        assert!(close(importance("my name is alice"), 0.75));
+        // Two distinct facts, capped at 0.45, and the name Alice.
+        assert!(close(importance("Hello! My name is Alice and I work as an engineer."), 1.0));
         assert!(close(importance("i will call them"), 0.65));
         assert!(close(importance("see you tomorrow"), 0.6));
         assert!(close(importance("it costs 40 dollars"), 0.55));
