@@ -646,73 +646,52 @@ struct Shape {
     names: u32,
 }
 
-const SPACE: u8 = 1;
-const NEWLINE: u8 = 2;
-const DIGIT: u8 = 4;
-const UPPER: u8 = 8;
-const LOWER: u8 = 16;
-const QUESTION: u8 = 32;
-const STOP: u8 = 64;
-const WORD: u8 = 128;
+fn is_space(c: u8) -> bool {
+    c == b' ' || (b'\t'..=b'\r').contains(&c)
+}
 
-/// Byte classes for [`scan_shape`], so that each byte costs one table load.
-static CLASSES: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        let c = i as u8;
-        t[i] = if c == b'\n' {
-            SPACE | NEWLINE
-        } else if c.is_ascii_whitespace() || c == 0x0b {
-            SPACE
-        } else if c.is_ascii_digit() {
-            DIGIT | WORD
-        } else if c.is_ascii_uppercase() {
-            UPPER | WORD
-        } else if c.is_ascii_lowercase() {
-            LOWER | WORD
-        } else if c == b'?' {
-            QUESTION | STOP
-        } else if c == b'.' || c == b'!' {
-            STOP
-        } else if c >= 0x80 {
-            WORD
-        } else {
-            0
-        };
-        i += 1;
-    }
-    t
-};
-
+/// One branch-free pass (the compiler vectorises it) for the counts, then a pass that stops only
+/// at capitals and digits, which are rare.
 fn scan_shape(b: &[u8]) -> Shape {
-    let mut shape = Shape::default();
-    let mut seen = 0u8;
-    let mut prev = SPACE;
-    // The next word opens a sentence, so its capital says nothing about being a name.
-    let mut sentence_start = true;
+    // A word starts at a non-space byte that follows a space (or opens the text).
+    let first = b.first().map_or(0, |&c| usize::from(!is_space(c)));
+    let words = first
+        + b.iter()
+            .zip(&b[1.min(b.len())..])
+            .map(|(&p, &c)| usize::from(is_space(p) & !is_space(c)))
+            .sum::<usize>();
+    let digit = b.iter().fold(false, |acc, c| acc | c.is_ascii_digit());
+    let question = b.iter().fold(false, |acc, &c| acc | (c == b'?'));
+    let mut shape = Shape { words, question, number: digit, date: false, names: 0 };
     for (i, &c) in b.iter().enumerate() {
-        let cls = CLASSES[c as usize];
-        seen |= cls;
-        shape.words += usize::from(prev & SPACE != 0 && cls & SPACE == 0);
-        if cls & (UPPER | DIGIT) != 0 && prev & WORD == 0 {
-            // A word begins with a capital or a number: the rare, slower checks.
-            if cls & DIGIT != 0 {
-                shape.date |= is_numeric_date(b, i);
-            } else if !sentence_start && b.get(i + 1).is_some_and(u8::is_ascii_lowercase) {
+        let upper = c.is_ascii_uppercase();
+        if !(upper || (digit && c.is_ascii_digit())) || (i > 0 && is_word_byte(b[i - 1])) {
+            continue;
+        }
+        if upper {
+            // A title-case word that does not open a sentence is taken for a name.
+            if b.get(i + 1).is_some_and(u8::is_ascii_lowercase) && !opens_sentence(b, i) {
                 shape.names += 1;
             }
+        } else if !shape.date {
+            shape.date = is_numeric_date(b, i);
         }
-        if cls & (STOP | NEWLINE) != 0 {
-            sentence_start = true;
-        } else if cls & WORD != 0 {
-            sentence_start = false;
-        }
-        prev = cls;
     }
-    shape.question = seen & QUESTION != 0;
-    shape.number = seen & DIGIT != 0;
     shape
+}
+
+/// Whether the word at `i` is the first of a sentence: nothing but spaces, quotes and brackets
+/// between it and the start of the text, a line break, or a `.`, `!` or `?`.
+fn opens_sentence(b: &[u8], i: usize) -> bool {
+    for &c in b[..i].iter().rev() {
+        match c {
+            b'\n' | b'.' | b'!' | b'?' => return true,
+            b'"' | b'\'' | b'(' | b'[' | b'*' | b'-' => {}
+            c if is_space(c) => {}
+            _ => return false,
+        }
+    }
+    true
 }
 
 fn run_end(b: &[u8], start: usize, pred: impl Fn(u8) -> bool) -> usize {
