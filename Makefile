@@ -45,8 +45,18 @@ test: test-rust test-python  ## cargo test for the core, then pytest
 test-rust:
 	cargo test -p ferromem-core
 
+# The Redis tests start their own redis-server on a loopback port; install it when missing.
+.PHONY: redis-server
+redis-server:
+	@command -v redis-server >/dev/null || { \
+		echo "installing redis-server (Debian package)"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+	@redis-server --version
+
 .PHONY: test-python
-test-python: $(VENV)/.built-dev
+test-python: $(VENV)/.built-dev redis-server
 	$(PY) -m pytest -q
 
 .PHONY: lint

@@ -77,10 +77,11 @@ def main() -> None:
         latencies.sort()
         p50 = statistics.median(latencies) * 1e3
         p99 = latencies[int(len(latencies) * 0.99) - 1] * 1e3
+        verdict = "reached" if p50 <= 1 else "not reached"
         print(
             f"  {name:<19} p50 {p50:7.3f} ms  p99 {p99:7.3f} ms  "
             f"(context {statistics.mean(tokens):.0f} tokens on average, max {max(tokens)}; "
-            f"built in {built:.1f} s)  target p50 <= 1 ms: {'reached' if p50 <= 1 else 'not reached'}"
+            f"built in {built:.1f} s)  target p50 <= 1 ms: {verdict}"
         )
         gc.unfreeze()
         del mem

@@ -60,8 +60,10 @@ def main() -> None:
         f"  ferromem importance (one call each) {single_rate:>12,.0f} texts/s"
         f"  ({single_rate / seed_rate:.1f}x the seed)"
     )
-    print(f"  target: >= 1,000,000 texts/s batched and >= 50x the seed: "
-          f"{'reached' if batch_rate >= 1e6 and batch_rate >= 50 * seed_rate else 'not reached'}")
+    print(
+        f"  target: >= 1,000,000 texts/s batched and >= 50x the seed: "
+        f"{'reached' if batch_rate >= 1e6 and batch_rate >= 50 * seed_rate else 'not reached'}"
+    )
 
 
 if __name__ == "__main__":

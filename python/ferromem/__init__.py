@@ -26,6 +26,8 @@ from .memories.dict_memory import DictMemory
 from .memories.hierarchical import HierarchicalMemory
 from .memories.indexed import IndexedMemory
 from .memories.json_file import JSONFileMemory, PersistentMemory
+from .memories.redis import RedisMemory
+from .memories.sqlite import SQLiteMemory
 from .memories.summary import SummaryMemory
 from .message import ALL_SESSIONS, Hit, Message
 
@@ -47,6 +49,8 @@ __all__ = [
     "MemoryLimitError",
     "Message",
     "PersistentMemory",
+    "RedisMemory",
+    "SQLiteMemory",
     "StorageError",
     "SummarizerError",
     "SummaryMemory",

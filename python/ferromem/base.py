@@ -193,8 +193,13 @@ class MemoryBackend(ABC):
             return counts
         return [self.count_tokens(t) for t in texts]
 
-    def _prepare(self, items: Iterable[object], session_id: SessionScope) -> list[Message]:
-        """Validates items into storable messages: session, id, timestamp and importance set."""
+    def _prepare(
+        self, items: Iterable[object], session_id: SessionScope, *, check_stored: bool = True
+    ) -> list[Message]:
+        """Validates items into storable messages: session, id, timestamp and importance set.
+
+        Caller-given ids are checked against the store unless ``check_stored`` is False (an
+        async backend checks them itself, without blocking)."""
         keep_own = isinstance(session_id, AllSessions)
         target = None if keep_own else self._scope(session_id)[0]
         staged: list[tuple[Message, str, str]] = []
@@ -219,7 +224,7 @@ class MemoryBackend(ABC):
             mid = msg.id
             if mid is None:
                 mid = new_message_id()
-            elif mid in seen or self._get(mid) is not None:
+            elif mid in seen or (check_stored and self._get(mid) is not None):
                 raise InvalidArgumentError(f"message id {mid!r} is already stored")
             seen.add(mid)
             staged.append((msg, sid, mid))

@@ -9,12 +9,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import ferromem
 
+from ..redis_server import shared_redis_url
 from .custom_backend import ListMemory
 
 Factory = Callable[..., ferromem.MemoryBackend]
+
+
+def _redis_factory(prefix: str) -> Factory:
+    # A fresh key prefix per test isolates tests that share one server.
+    return lambda **kw: ferromem.RedisMemory(url=shared_redis_url(), prefix=prefix, **kw)
+
 
 BACKENDS: dict[str, Callable[[Path], Factory]] = {
     "custom": lambda d: lambda **kw: ListMemory(**kw),
@@ -24,6 +32,13 @@ BACKENDS: dict[str, Callable[[Path], Factory]] = {
     "summary": lambda d: lambda **kw: ferromem.SummaryMemory(summarize_after=50, **kw),
     "hierarchical": lambda d: lambda **kw: ferromem.HierarchicalMemory(**kw),
     "indexed": lambda d: lambda **kw: ferromem.IndexedMemory(**kw),
+    "redis": lambda d: _redis_factory(uuid4().hex),
+    "sqlite": lambda d: lambda **kw: ferromem.SQLiteMemory(d / "memory.db", **kw),
+    "sqlite-sealed": lambda d: (
+        lambda **kw: ferromem.SQLiteMemory(
+            d / "sealed.db", compression=True, encryption_key="s3cret", **kw
+        )
+    ),
 }
 
 

@@ -1,0 +1,160 @@
+"""SQLiteMemory: durability, limits, compression, encryption, damaged files, several processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from ferromem import (
+    ALL_SESSIONS,
+    CorruptFileError,
+    InvalidArgumentError,
+    Message,
+    SQLiteMemory,
+)
+
+SECRET_TEXT = "my bank PIN is 4921 and my passport number is X1234567"
+
+
+def test_reopen_keeps_everything(tmp_path: Path) -> None:
+    db = tmp_path / "conv.db"
+    with SQLiteMemory(db, session_id="user_123") as mem:
+        ids = mem.add_messages([Message("user", f"turn {i}", metadata={"i": i}) for i in range(5)])
+        mem.add_message("user", "other", session_id="user_456")
+    with SQLiteMemory(db, session_id="user_123") as again:
+        got = again.get_messages()
+        assert [m.id for m in got] == ids
+        assert got[3].metadata == {"i": 3}
+        assert len(again.get_messages(ALL_SESSIONS)) == 6
+
+
+def test_max_messages_drops_the_oldest_per_session(tmp_path: Path) -> None:
+    mem = SQLiteMemory(tmp_path / "m.db", max_messages=3)
+    for i in range(5):
+        mem.add_message("user", f"m{i}")
+    mem.add_message("user", "x", session_id="other")
+    assert [m.content for m in mem.get_messages()] == ["m2", "m3", "m4"]
+    assert len(mem.get_messages("other")) == 1
+    assert mem.get_stats()["evicted_messages"] == 2
+
+
+def test_max_age_days_expires_only_the_written_session(tmp_path: Path) -> None:
+    mem = SQLiteMemory(tmp_path / "m.db", max_age_days=1)
+    old = time.time() - 3 * 86400
+    mem.add_message("user", "bob old", timestamp=old, session_id="bob")
+    mem.add_message("user", "old", timestamp=old)
+    assert [m.content for m in mem.get_messages()] == []  # expired on write
+    assert [m.content for m in mem.get_messages("bob")] == []
+    mem.add_message("user", "new")
+    assert [m.content for m in mem.get_messages()] == ["new"]
+
+
+def _raw_bodies(db: Path) -> list[bytes]:
+    con = sqlite3.connect(db)
+    try:
+        return [bytes(r[0]) for r in con.execute("SELECT body FROM ferromem_messages")]
+    finally:
+        con.close()
+
+
+def test_compression_shrinks_long_texts(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    text = "the quick brown fox jumps over the lazy dog " * 40
+    SQLiteMemory(db, compression=True).add_message("user", text)
+    assert len(_raw_bodies(db)[0]) < len(text) // 4
+    assert SQLiteMemory(db).get_messages()[0].content == text
+
+
+def test_encryption_hides_text_and_needs_the_right_key(tmp_path: Path) -> None:
+    db = tmp_path / "e.db"
+    with SQLiteMemory(db, encryption_key="correct horse") as mem:
+        mem.add_message("user", SECRET_TEXT, metadata={"card": "4921"})
+    raw = db.read_bytes() + b"".join(_raw_bodies(db))
+    assert b"4921" not in raw and b"passport" not in raw
+    with SQLiteMemory(db, encryption_key="correct horse") as mem:
+        got = mem.get_messages()[0]
+        assert got.content == SECRET_TEXT and got.metadata == {"card": "4921"}
+    with pytest.raises(InvalidArgumentError, match="does not match"):
+        SQLiteMemory(db, encryption_key="wrong")
+    with pytest.raises(InvalidArgumentError, match="encrypted"):
+        SQLiteMemory(db)
+    plain = tmp_path / "p.db"
+    SQLiteMemory(plain).add_message("user", "hi")
+    with pytest.raises(InvalidArgumentError, match="without encryption"):
+        SQLiteMemory(plain, encryption_key="late")
+
+
+def test_a_damaged_file_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "junk.db"
+    db.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(CorruptFileError, match="junk"):
+        SQLiteMemory(db)
+    assert db.read_bytes() == b"this is not a database at all" * 100
+
+
+def test_another_applications_database_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "app.db"
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA application_id = 12345")
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    with pytest.raises(CorruptFileError, match="another application"):
+        SQLiteMemory(db)
+
+
+def test_a_tampered_row_fails_its_checksum(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    SQLiteMemory(db).add_message("user", "original text")
+    con = sqlite3.connect(db)
+    con.execute("UPDATE ferromem_messages SET body = ?", (b"forged text",))
+    con.commit()
+    con.close()
+    with pytest.raises(CorruptFileError, match="checksum"):
+        SQLiteMemory(db).get_messages()
+
+
+def test_a_failed_batch_stores_nothing(tmp_path: Path) -> None:
+    mem = SQLiteMemory(tmp_path / "b.db")
+    mem.add_message("user", "kept", id="a")
+    with pytest.raises(ValueError, match="metadata"):
+        mem.add_messages([Message("user", "x"), Message("user", "y", metadata={"o": object()})])
+    assert [m.content for m in mem.get_messages()] == ["kept"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"max_messages": 0}, ValueError, "max_messages"),
+        ({"max_age_days": -1}, ValueError, "max_age_days"),
+        ({"encryption_key": ""}, ValueError, "encryption_key"),
+        ({"compression": "yes"}, TypeError, "compression"),
+    ],
+)
+def test_bad_options(tmp_path: Path, kwargs: dict[str, object], exc: type, match: str) -> None:
+    with pytest.raises(exc, match=match):
+        SQLiteMemory(tmp_path / "x.db", **kwargs)  # type: ignore[arg-type]
+
+
+def _child_writes(db: str) -> None:
+    mem = SQLiteMemory(db, session_id="shared")
+    mem.add_messages([Message("user", f"from child {i}") for i in range(20)])
+    mem.close()
+
+
+def test_two_processes_share_one_file(tmp_path: Path) -> None:
+    db = tmp_path / "shared.db"
+    parent = SQLiteMemory(db, session_id="shared")
+    parent.add_message("user", "from parent")
+    ctx = multiprocessing.get_context("spawn")
+    child = ctx.Process(target=_child_writes, args=(str(db),))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    contents = [m.content for m in parent.get_messages()]
+    assert contents[0] == "from parent" and len(contents) == 21
+    assert parent.search("child 7")[0].message.content == "from child 7"
