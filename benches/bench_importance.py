@@ -4,7 +4,9 @@ Both score the same LoCoMo-derived texts in one run. ferromem's batch path is
 ``core.importance_many`` (all cores, GIL released); its one-call-per-text rate is shown too.
 The seed's scorer (benches/baselines/seed_importance.py) is a faithful copy of the Phidata
 HierarchicalMemory's ``_calculate_importance``. ferromem also scores far more signals (see
-``rust/core/src/importance.rs``), so the ratio is like-for-like work and then some.
+``rust/core/src/importance.rs``), so the ratio is like-for-like work and then some. The
+token counter's batch rate over the same texts is printed as a reference for how busy the
+(shared) machine is during the run.
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ def main() -> None:
     seed = SeedHierarchicalMemory()
     seed_rate = best_rate(lambda: [seed._calculate_importance(t) for t in texts], n, repeats)
     batch_rate = best_rate(lambda: core.importance_many(texts), n, repeats)
+    # A machine-state reference: the token counter reads the same bytes on the same cores.
+    tokens_rate = best_rate(lambda: core.count_tokens_many(texts), n, repeats)
     single = texts[: n // 5]
     single_rate = best_rate(lambda: [core.importance(t) for t in single], len(single), repeats)
 
@@ -56,6 +60,7 @@ def main() -> None:
         f"  ferromem importance_many (batch)    {batch_rate:>12,.0f} texts/s"
         f"  ({batch_rate / seed_rate:.1f}x the seed)"
     )
+    print(f"  (reference: count_tokens_many     {tokens_rate:>12,.0f} texts/s on this machine now)")
     print(
         f"  ferromem importance (one call each) {single_rate:>12,.0f} texts/s"
         f"  ({single_rate / seed_rate:.1f}x the seed)"
