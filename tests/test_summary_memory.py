@@ -50,6 +50,7 @@ def test_seed_scenario_with_no_llm():
     shown = run_conversation(memory)
     assert all(shown)  # a summary exists by turn 3 (6 messages stored)
     final = memory.get_summary()
+    assert "I want to learn about machine learning." in final  # the user's goal
     assert "regression" in final  # the topic the conversation keeps returning to
     conversation = sum(memory.count_tokens(t) for t in LONG_CONVERSATION + REPLIES)
     assert memory.count_tokens(final) <= conversation / 2

@@ -26,6 +26,8 @@ RELEVANT_SHARE = 0.6
 # small because a tight budget often stops after a few turns.
 _FIRST_BATCH = 16
 _MAX_BATCH = 128
+# A message section stops looking after this many candidates in a row did not fit.
+_MAX_MISFITS = 64
 
 
 def _line(m: Message) -> str:
@@ -85,6 +87,7 @@ class ContextBuilder:
         header = f"{title}:" if title else ""
         used = self.used + (self._count(header) + 1 if header else 0) + 1
         chosen: list[tuple[Message, str]] = []
+        misfits = 0
         for batch in _batches(iter(messages)):
             fresh = [m for m in batch if m.id is None or m.id not in self._shown]
             lines = [_line(m) for m in fresh]
@@ -92,12 +95,16 @@ class ContextBuilder:
                 if used + cost + 1 <= cap:
                     chosen.append((m, line))
                     used += cost + 1
+                    misfits = 0
                 elif not chosen:
                     cut = self._cut(line, cap - used - 1)
                     if cut:
                         chosen.append((m, cut))
                         used += self._count(cut) + 1
-            if used >= cap:
+                else:
+                    misfits += 1
+            # Full, or the section has stopped finding anything small enough to fit.
+            if used >= cap or misfits >= _MAX_MISFITS:
                 break
         if not chosen:
             return

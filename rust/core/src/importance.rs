@@ -11,7 +11,7 @@
 //! | base | every turn | 0.50 |
 //! | emphasis | `remember*`, `important*`, `always`, `never forget`, `key point`, `essential*`, `core`, `fundamental*`, `critical*`, `crucial*`, `don't forget`, `keep in mind`, `note that` | 0.20 per distinct keyword, at most 0.40 |
 //! | self-disclosed fact | `my name is`, `I work as/at/for/in`, `I'm working on`, `I prefer`, `I love/like/hate/enjoy`, `I'm allergic`, `my favorite`, `I live in`, `I'm from`, `my wife/son/dog...`, ... | 0.25 per distinct phrase, at most 0.45 |
-//! | plan or commitment | `I will`, `I'll`, `I'm going to`, `I plan to`, `I promise`, `I need to`, `deadline`, `appointment`, `remind me to`, ... | 0.15 per distinct phrase, at most 0.25 |
+//! | plan, goal or commitment | `I will`, `I'll`, `I'm going to`, `I plan to`, `I want to`, `I promise`, `I need to`, `deadline`, `appointment`, `remind me to`, ... | 0.15 per distinct phrase, at most 0.25 |
 //! | date | weekday and month names (not the ambiguous `may`/`march`), `tomorrow`, `yesterday`, `next week`, `last month`, ...; years 1900-2099, `12/05`, ordinals such as `3rd` | 0.10 |
 //! | number | any digit | 0.05 |
 //! | name | a title-case word (`Alice`, not `I` or `OK`) that does not start a sentence | 0.05 each, at most 0.10 |
@@ -170,6 +170,12 @@ const PLANS: &[&str] = &[
     "i'm planning",
     "i am planning",
     "i intend to",
+    "i want to",
+    "i'd like to",
+    "i would like to",
+    "i hope to",
+    "i'm trying to",
+    "i am trying to",
     "i promise",
     "i need to",
     "i have to",
