@@ -194,3 +194,34 @@ def test_deleted_then_readded_ids_and_compact() -> None:
     assert index.memory_bytes() <= before
     assert index.search("unique")[0].tolist() == [0]
     assert len(index) == 51
+
+
+def test_neighbour_weights_credit_the_next_turn_within_its_group_only() -> None:
+    index = KeywordIndex()
+    index.add([1, 2, 3], ["where did you go camping", "the mountains", "unrelated"], groups="a")
+    index.add([4, 5], ["camping again", "the beach"], groups="b")
+    index.add([6, 7], ["camping alone", "a lake"])  # no group: one sequence of its own
+    plain = index.search("camping", k=10)[0].tolist()
+    assert sorted(plain) == [1, 4, 6]
+    ids, scores = index.search("camping", k=10, neighbour_weights=(0.3, 0.0))
+    assert sorted(ids.tolist()) == [1, 2, 4, 5, 6, 7]
+    by_id = dict(zip(ids.tolist(), scores.tolist(), strict=True))
+    assert by_id[2] == pytest.approx(0.3 * by_id[1], rel=1e-5)
+    assert index.search("camping", group="a", neighbour_weights=(0.3, 0.0))[0].tolist() == [1, 2]
+    index.remove([1])
+    # The group's sequence closes over the deleted turn: "the mountains" now follows nothing.
+    assert index.search("camping", group="a", neighbour_weights=(0.3, 0.0))[0].size == 0
+    with pytest.raises(ValueError, match="neighbour_weights"):
+        index.search("camping", neighbour_weights=(float("nan"), 0.0))
+
+
+def test_neighbours_survive_save_and_load(tmp_path: Path) -> None:
+    index = KeywordIndex()
+    index.add([1, 2, 3], ["red fox", "it ran", "blue sky"])
+    index.add([4, 5], ["red kite", "it flew"], groups="g")
+    index.save(tmp_path / "kw.idx")
+    back = KeywordIndex.load(tmp_path / "kw.idx")
+    for group in (None, "g"):
+        a = index.search("red", group=group, neighbour_weights=(0.5, 0.1))
+        b = back.search("red", group=group, neighbour_weights=(0.5, 0.1))
+        assert a[0].tolist() == b[0].tolist() and a[1].tolist() == b[1].tolist()

@@ -46,7 +46,11 @@ fn ends_cvc(w: &[u8]) -> bool {
 
 /// Stems `word` in place (see the module docs); words of two letters or fewer are kept.
 pub fn stem_light(word: &mut String) {
-    if word.len() <= 2 || !word.bytes().all(|b| b.is_ascii_lowercase()) {
+    // Every rule below ends in s, d, g or y; most words end otherwise and leave at once.
+    if word.len() <= 2
+        || !matches!(word.as_bytes()[word.len() - 1], b's' | b'd' | b'g' | b'y')
+        || !word.bytes().all(|b| b.is_ascii_lowercase())
+    {
         return;
     }
     // Step 1a: plurals.

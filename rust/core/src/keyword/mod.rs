@@ -15,7 +15,7 @@ pub mod topics;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-pub use self::postings::{Cursor, Postings};
+pub use self::postings::{tf_bucket, Cursor, Postings, TF_BUCKETS};
 pub use self::search::Neighbours;
 pub use self::topics::{default_topics, Topics};
 use crate::error::{Error, Result};
@@ -264,17 +264,23 @@ impl KeywordIndex {
 
     /// Appends one analyzed chunk whose first document is `base`.
     fn merge(&mut self, base: u32, chunk: ingest::Chunk) {
-        for (term, (docs, tfs)) in chunk.terms.into_iter().zip(chunk.lists) {
-            let epoch = self.epoch;
+        let epoch = self.epoch;
+        for (t, term) in chunk.terms.into_iter().enumerate() {
+            let range = chunk.offsets[t] as usize..chunk.offsets[t + 1] as usize;
             let next = self.postings.len() as u32;
             let tid = *self.terms.entry(term).or_insert(next);
             if tid == next {
                 self.postings.push(Postings::new(epoch));
             }
             let list = &mut self.postings[tid as usize];
-            for (d, tf) in docs.into_iter().zip(tfs) {
-                let doc = base + d;
-                list.push(doc, tf, chunk.lens[d as usize]);
+            let docs = &chunk.docs[range.clone()];
+            let tfs = &chunk.tfs[range];
+            list.docs.extend(docs.iter().map(|&d| base + d));
+            list.tfs.extend_from_slice(tfs);
+            for (&d, &tf) in docs.iter().zip(tfs) {
+                list.max_tf = list.max_tf.max(tf);
+                let slot = &mut list.min_len[postings::tf_bucket(tf)];
+                *slot = (*slot).min(chunk.lens[d as usize]);
             }
         }
         self.total_len += chunk.lens.iter().map(|&l| l as u64).sum::<u64>();

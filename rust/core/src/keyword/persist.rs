@@ -7,7 +7,7 @@ use std::path::Path;
 use rustc_hash::FxHashMap;
 
 use super::postings::Postings;
-use super::{KeywordIndex, Params, Scoring, NO_GROUP};
+use super::{tf_bucket, KeywordIndex, Params, Scoring, NO_GROUP, TF_BUCKETS};
 use crate::error::{Error, Result};
 use crate::snapshot::{read_checked, write_atomic, Reader, Writer};
 use crate::text::Analyzer;
@@ -64,7 +64,9 @@ impl KeywordIndex {
             w.u32s(&docs);
             w.bytes(&tfs);
             w.u32(list.max_tf as u32);
-            w.u32(list.min_len);
+            for &len in &list.min_len {
+                w.u32(len);
+            }
         }
         for list in &self.topic_docs {
             let live: Vec<u32> = list.iter().copied().filter(|&d| self.is_alive(d)).collect();
@@ -161,7 +163,10 @@ impl KeywordIndex {
             let docs = r.u32s()?;
             let tfs = r.bytes()?.to_vec();
             let max_tf = r.u32()?;
-            let min_len = r.u32()?;
+            let mut min_len = [0u32; TF_BUCKETS];
+            for slot in &mut min_len {
+                *slot = r.u32()?;
+            }
             if tfs.len() != docs.len() || max_tf > 255 {
                 return Err(bad(format!("posting list of {term:?} is malformed")));
             }
@@ -170,11 +175,9 @@ impl KeywordIndex {
             {
                 return Err(bad(format!("posting list of {term:?} is out of order or range")));
             }
-            if docs
-                .iter()
-                .zip(&tfs)
-                .any(|(&d, &tf)| tf == 0 || tf as u32 > max_tf || index.lens[d as usize] < min_len)
-            {
+            if docs.iter().zip(&tfs).any(|(&d, &tf)| {
+                tf == 0 || tf as u32 > max_tf || index.lens[d as usize] < min_len[tf_bucket(tf)]
+            }) {
                 return Err(bad(format!("posting list of {term:?} breaks its bounds")));
             }
             if terms.insert(term.into_boxed_str(), tid).is_some() {

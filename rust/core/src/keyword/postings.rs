@@ -1,6 +1,15 @@
 //! One term's posting list: ascending `u32` document numbers with their term frequencies,
 //! plus the bounds that let search skip documents that cannot reach the top k.
 
+/// Frequency buckets of [`Postings::min_len`].
+pub const TF_BUCKETS: usize = 4;
+
+/// The bucket of frequency `tf` (>= 1).
+#[inline]
+pub fn tf_bucket(tf: u8) -> usize {
+    (tf.max(1) as usize - 1).min(TF_BUCKETS - 1)
+}
+
 /// The documents containing one term, in ascending document order.
 #[derive(Clone, Debug, Default)]
 pub struct Postings {
@@ -10,8 +19,10 @@ pub struct Postings {
     pub tfs: Vec<u8>,
     /// The largest frequency ever added: an upper bound that stays valid after deletions.
     pub max_tf: u8,
-    /// The shortest document ever added (in terms): with `max_tf`, bounds the term's score.
-    pub min_len: u32,
+    /// The shortest document ever added (in terms) per frequency bucket (1, 2, 3, 4 and more):
+    /// with `max_tf`, bounds the term's score far more tightly than one shortest length,
+    /// since the shortest documents rarely repeat a term. Stays valid after deletions.
+    pub min_len: [u32; TF_BUCKETS],
     /// The deletion epoch up to which `docs` holds no deleted document.
     pub clean_epoch: u32,
 }
@@ -19,7 +30,7 @@ pub struct Postings {
 impl Postings {
     /// An empty list, clean as of `epoch`.
     pub fn new(epoch: u32) -> Self {
-        Postings { min_len: u32::MAX, clean_epoch: epoch, ..Default::default() }
+        Postings { min_len: [u32::MAX; TF_BUCKETS], clean_epoch: epoch, ..Default::default() }
     }
 
     /// Appends a document; `doc` must be larger than every document already held.
@@ -28,7 +39,22 @@ impl Postings {
         self.docs.push(doc);
         self.tfs.push(tf);
         self.max_tf = self.max_tf.max(tf);
-        self.min_len = self.min_len.min(len);
+        let slot = &mut self.min_len[tf_bucket(tf)];
+        *slot = (*slot).min(len);
+    }
+
+    /// The largest value of `tf / (tf + c0 + c1 * len)` any posting can have: the BM25
+    /// saturation part of the term's score bound.
+    pub fn max_saturation(&self, c0: f32, c1: f32) -> f32 {
+        let mut best = 0.0f32;
+        for (b, &len) in self.min_len.iter().enumerate() {
+            if len == u32::MAX {
+                continue;
+            }
+            let tf = if b + 1 < TF_BUCKETS { (b + 1) as f32 } else { self.max_tf as f32 };
+            best = best.max(tf / (tf + c0 + c1 * len as f32));
+        }
+        best
     }
 
     /// Drops the documents `alive` rejects and marks the list clean as of `epoch`.

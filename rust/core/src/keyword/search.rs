@@ -187,8 +187,7 @@ impl KeywordIndex {
                     Scoring::Bm25 => (1.0 + (n - df + 0.5) / (df + 0.5)).ln(),
                     Scoring::Jaccard => 1.0,
                 };
-                let tf = p.max_tf as f32;
-                let bound = idf * tf * k1p1 / (tf + c0 + c1 * p.min_len as f32) * BOUND_SLACK;
+                let bound = idf * k1p1 * p.max_saturation(c0, c1) * BOUND_SLACK;
                 Term { cursor: Cursor::new(p), idf, bound }
             })
             .collect();
