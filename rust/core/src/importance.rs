@@ -22,15 +22,17 @@
 //! The sum is clamped to `[0, 1]` and rounded to four decimals, so a score is deterministic and
 //! equal across [`ImportanceScorer::score`] and [`ImportanceScorer::score_many`].
 //!
-//! Phrases are matched ASCII-case-insensitively as whole words in one pass of an Aho-Corasick
-//! automaton over the text (the seed matched substrings, so its `core` also fired on `score`);
+//! Phrases are matched ASCII-case-insensitively as whole words by an Aho-Corasick DFA, stepped
+//! in the same single pass over the text's bytes that counts words and spots names and numbers (the seed matched substrings, so its `core` also fired on `score`);
 //! a trailing `*` in a phrase matches any word ending (`remember*` finds `remembered`), and a
 //! phrase with an apostrophe also matches the typographic one (`I’m`). Every weight and every
 //! phrase list is configurable through [`Weights`] and [`Keywords`].
 
 use std::sync::OnceLock;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::dfa::DFA;
+use aho_corasick::{Anchored, MatchKind, StartKind};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
@@ -444,14 +446,16 @@ struct PatternInfo {
 /// An Aho-Corasick automaton over some categories' phrases, matching whole words.
 #[derive(Clone, Debug)]
 struct PhraseMatcher {
-    automaton: AhoCorasick,
-    patterns: Vec<PatternInfo>,
+    dfa: DFA,
+    start: StateID,
+    /// Per automaton pattern: what it stands for and its length in bytes.
+    patterns: Vec<(PatternInfo, usize)>,
 }
 
 impl PhraseMatcher {
     fn new(keywords: &Keywords, categories: &[Category]) -> Result<Self> {
         let mut needles: Vec<String> = Vec::new();
-        let mut patterns: Vec<PatternInfo> = Vec::new();
+        let mut patterns: Vec<(PatternInfo, usize)> = Vec::new();
         let mut phrase_id: u32 = 0;
         for &category in categories {
             for (i, raw) in keywords.get(category).iter().enumerate() {
@@ -465,42 +469,88 @@ impl PhraseMatcher {
                 }
                 let info = PatternInfo { category, phrase: phrase_id, prefix };
                 if phrase.contains('\'') {
-                    needles.push(phrase.replace('\'', "\u{2019}"));
-                    patterns.push(info);
+                    let curly = phrase.replace('\'', "\u{2019}");
+                    patterns.push((info, curly.len()));
+                    needles.push(curly);
                 }
+                patterns.push((info, phrase.len()));
                 needles.push(phrase);
-                patterns.push(info);
                 phrase_id += 1;
             }
         }
-        let automaton = AhoCorasick::builder()
+        // Standard semantics: every state knows all the phrases that end where it is reached,
+        // which is what an overlapping search reports.
+        let dfa = DFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
+            .start_kind(StartKind::Unanchored)
+            .prefilter(false)
             .build(&needles)
-            .or_else(|_| {
-                // Very large lists may not fit a DFA; the NFA is slower but has no such limit.
-                AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .build(&needles)
-            })
             .map_err(|e| Error::invalid(format!("keywords: {e}")))?;
-        Ok(PhraseMatcher { automaton, patterns })
+        let start =
+            dfa.start_state(Anchored::No).map_err(|e| Error::invalid(format!("keywords: {e}")))?;
+        Ok(PhraseMatcher { dfa, start, patterns })
     }
 
-    /// Adds the distinct phrases found in `text` as whole words to `hits`. Overlapping matches
-    /// are all tried, so a candidate that fails the word test ("this week" in "this weekend")
-    /// cannot hide one that passes ("weekend").
-    fn find(&self, text: &[u8], hits: &mut PhraseHits) {
-        for m in self.automaton.find_overlapping_iter(text) {
-            let info = self.patterns[m.pattern().as_usize()];
-            let starts_word = m.start() == 0 || !is_word_byte(text[m.start() - 1]);
-            let ends_word = info.prefix || m.end() == text.len() || !is_word_byte(text[m.end()]);
+    /// Adds the phrases that end at `end` in state `sid` to `hits`, if they are whole words.
+    /// Overlapping matches are all tried, so a candidate that fails the word test ("this week"
+    /// in "this weekend") cannot hide one that passes ("weekend").
+    #[inline(never)]
+    fn record(&self, text: &[u8], end: usize, sid: StateID, hits: &mut PhraseHits) {
+        for k in 0..self.dfa.match_len(sid) {
+            let (info, len) = self.patterns[self.dfa.match_pattern(sid, k).as_usize()];
+            let start = end - len;
+            let starts_word = start == 0 || !is_word_byte(text[start - 1]);
+            let ends_word = info.prefix || end == text.len() || !is_word_byte(text[end]);
             if starts_word && ends_word {
                 hits.add(info);
             }
         }
+    }
+
+    /// Adds the distinct phrases found in `text` as whole words to `hits`.
+    fn find(&self, text: &[u8], hits: &mut PhraseHits) {
+        let mut sid = self.start;
+        for (i, &c) in text.iter().enumerate() {
+            sid = self.dfa.next_state(Anchored::No, sid, c);
+            if self.dfa.is_special(sid) && self.dfa.is_match(sid) {
+                self.record(text, i + 1, sid, hits);
+            }
+        }
+    }
+
+    /// [`Self::find`] and the text's [`Shape`] in one pass over its bytes.
+    fn scan(&self, b: &[u8], hits: &mut PhraseHits) -> Shape {
+        let mut shape = Shape::default();
+        let mut sid = self.start;
+        let mut prev = b' ';
+        let mut digit = false;
+        let mut question = false;
+        let mut words = 0usize;
+        for (i, &c) in b.iter().enumerate() {
+            sid = self.dfa.next_state(Anchored::No, sid, c);
+            if self.dfa.is_special(sid) && self.dfa.is_match(sid) {
+                self.record(b, i + 1, sid, hits);
+            }
+            words += usize::from(is_space(prev) & !is_space(c));
+            digit |= c.is_ascii_digit();
+            question |= c == b'?';
+            if (c.is_ascii_uppercase() || c.is_ascii_digit()) && !is_word_byte(prev) {
+                // A capital or a digit opens a word: the rare, slower checks.
+                if c.is_ascii_digit() {
+                    shape.date = shape.date || is_numeric_date(b, i);
+                } else if b.get(i + 1).is_some_and(u8::is_ascii_lowercase) && !opens_sentence(b, i)
+                {
+                    // A title-case word that does not open a sentence is taken for a name.
+                    shape.names += 1;
+                }
+            }
+            prev = c;
+        }
+        shape.words = words;
+        shape.number = digit;
+        shape.question = question;
+        shape
     }
 }
 
@@ -575,9 +625,8 @@ impl ImportanceScorer {
     /// Importance of `text` in `[0, 1]`, rounded to four decimals.
     pub fn score(&self, text: &str) -> f64 {
         let bytes = text.as_bytes();
-        let shape = scan_shape(bytes);
         let mut phrases = PhraseHits::default();
-        self.phrases.find(bytes, &mut phrases);
+        let shape = self.phrases.scan(bytes, &mut phrases);
         let short = shape.words <= self.short_text_words;
         if short {
             self.fillers.find(bytes, &mut phrases);
@@ -654,36 +703,6 @@ struct Shape {
 
 fn is_space(c: u8) -> bool {
     c == b' ' || (b'\t'..=b'\r').contains(&c)
-}
-
-/// One branch-free pass (the compiler vectorises it) for the counts, then a pass that stops only
-/// at capitals and digits, which are rare.
-fn scan_shape(b: &[u8]) -> Shape {
-    // A word starts at a non-space byte that follows a space (or opens the text).
-    let first = b.first().map_or(0, |&c| usize::from(!is_space(c)));
-    let words = first
-        + b.iter()
-            .zip(&b[1.min(b.len())..])
-            .map(|(&p, &c)| usize::from(is_space(p) & !is_space(c)))
-            .sum::<usize>();
-    let digit = b.iter().fold(false, |acc, c| acc | c.is_ascii_digit());
-    let question = b.iter().fold(false, |acc, &c| acc | (c == b'?'));
-    let mut shape = Shape { words, question, number: digit, date: false, names: 0 };
-    for (i, &c) in b.iter().enumerate() {
-        let upper = c.is_ascii_uppercase();
-        if !(upper || (digit && c.is_ascii_digit())) || (i > 0 && is_word_byte(b[i - 1])) {
-            continue;
-        }
-        if upper {
-            // A title-case word that does not open a sentence is taken for a name.
-            if b.get(i + 1).is_some_and(u8::is_ascii_lowercase) && !opens_sentence(b, i) {
-                shape.names += 1;
-            }
-        } else if !shape.date {
-            shape.date = is_numeric_date(b, i);
-        }
-    }
-    shape
 }
 
 /// Whether the word at `i` is the first of a sentence: nothing but spaces, quotes and brackets
