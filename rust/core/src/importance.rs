@@ -22,11 +22,12 @@
 //! The sum is clamped to `[0, 1]` and rounded to four decimals, so a score is deterministic and
 //! equal across [`ImportanceScorer::score`] and [`ImportanceScorer::score_many`].
 //!
-//! Phrases are matched ASCII-case-insensitively as whole words by an Aho-Corasick DFA, stepped
-//! in the same single pass over the text's bytes that counts words and spots names and numbers (the seed matched substrings, so its `core` also fired on `score`);
-//! a trailing `*` in a phrase matches any word ending (`remember*` finds `remembered`), and a
-//! phrase with an apostrophe also matches the typographic one (`I’m`). Every weight and every
-//! phrase list is configurable through [`Weights`] and [`Keywords`].
+//! Phrases are matched ASCII-case-insensitively as whole words (the seed matched substrings, so
+//! its `core` also fired on `score`) by an Aho-Corasick DFA, stepped in the same single pass over
+//! the text's bytes that counts words and spots names and numbers. A trailing `*` in a phrase
+//! matches any word ending (`remember*` finds `remembered`), and a phrase with an apostrophe also
+//! matches the typographic one (`I’m`). Every weight and every phrase list is configurable
+//! through [`Weights`] and [`Keywords`].
 
 use std::sync::OnceLock;
 
