@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from .._core import KeywordIndex
+from .._core import importance as _importance
 from ..base import SessionScope, TokenCounter
 from ..errors import InvalidArgumentError, InvalidTypeError
 from ..message import DEFAULT_SESSION, Hit, Message, new_message_id
@@ -146,7 +147,13 @@ class IndexedMemory(InMemoryBackend):
             _set(msg, "session_id", sid)
             _set(msg, "metadata", {})
             _set(msg, "timestamp", time.time())
-            _set(msg, "importance", None)
+            _set(
+                msg,
+                "importance",
+                _importance(content)
+                if self.importance_scorer is None
+                else self._score_importance([content])[0],
+            )
             _set(msg, "id", mid)
             session = self._sessions.get(sid)
             if session is None:
