@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import ferromem
 from ferromem import ALL_SESSIONS, Message, SummarizerError, SummaryMemory
@@ -250,3 +252,22 @@ def test_core_summarize_directly():
         ferromem.core.summarize(["x"], -1)
     with pytest.raises(TypeError, match="texts"):
         ferromem.core.summarize("not a list")
+
+
+sentence_text = st.text(alphabet=st.sampled_from("abc XYZ.!?\n'é,"), max_size=80)
+
+
+@settings(max_examples=80, deadline=None)
+@given(texts=st.lists(sentence_text, max_size=10), budget=st.integers(min_value=0, max_value=60))
+def test_core_summarize_picks_sentences_in_order_within_the_budget(texts, budget):
+    picked = ferromem.core.summarize(texts, budget)
+    last_index, searched_to = -1, 0
+    for index, sentence in picked:
+        assert sentence and sentence == sentence.strip()
+        assert index >= last_index  # original order
+        start = searched_to if index == last_index else 0
+        at = texts[index].find(sentence, start)
+        assert at >= 0  # a piece of that text, after the previous sentence taken from it
+        last_index, searched_to = index, at + len(sentence)
+    cost = sum(ferromem.core.count_tokens(s) + 3 for _, s in picked)
+    assert cost <= budget
