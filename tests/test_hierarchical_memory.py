@@ -216,3 +216,19 @@ def test_add_messages_batch_fills_tiers_like_single_adds():
             m.content for m in single.get_tier(tier)
         ]
     assert isinstance(batch, ferromem.MemoryBackend)
+
+
+def test_search_covers_every_turn_through_the_index():
+    memory = HierarchicalMemory(short_term_size=2)
+    memory.add_message("user", "the sky was grey this morning", metadata={"kind": "weather"})
+    for i in range(10):
+        memory.add_message("assistant", f"filler turn number {i}")
+    memory.add_message("user", "grey skies again", session_id="bob")
+    hits = memory.search("grey sky")
+    assert [h.message.content for h in hits] == ["the sky was grey this morning"]
+    assert memory.search("grey", filters={"kind": "weather"})[0].message.metadata == {
+        "kind": "weather"
+    }
+    assert memory.search("grey", filters={"kind": "news"}) == []
+    assert len(memory.search("grey", session_id=ALL_SESSIONS)) == 2
+    assert len(memory.search("filler", limit=3)) == 3

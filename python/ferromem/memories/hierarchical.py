@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
 from .._core import ImportanceScorer, KeywordIndex
 from ..base import ContextSection, ImportanceCallable, SessionScope, TokenCounter
 from ..errors import InvalidArgumentError, InvalidTypeError
-from ..message import DEFAULT_SESSION, Message
+from ..message import DEFAULT_SESSION, Hit, Message
 from .dict_memory import check_positive_int
 from .in_memory import InMemoryBackend
 
@@ -38,7 +38,8 @@ class HierarchicalMemory(InMemoryBackend):
 
     * **short-term**: the newest ``short_term_size`` turns of each session;
     * **medium-term**: turns whose importance is above ``medium_threshold`` (facts, preferences,
-      plans), indexed by the Rust keyword engine so that a query finds the relevant ones;
+      plans), which a query finds through the Rust keyword index that also serves
+      :meth:`search`;
     * **long-term**: turns above ``long_threshold``, the core facts.
 
     :meth:`get_context` combines them within ``max_tokens``: the long-term core first (at most
@@ -80,7 +81,8 @@ class HierarchicalMemory(InMemoryBackend):
         self.importance_scorer = importance_scorer
         self._medium: dict[str, dict[str, Message]] = {}
         self._long: dict[str, dict[str, Message]] = {}
-        # The medium tier's keyword index: one group per session, integer keys.
+        # Every turn in the Rust keyword index (one group per session, integer keys): search
+        # runs on it, and the medium tier's relevant turns are its hits that are medium-term.
         self._index = KeywordIndex()
         self._key_of: dict[str, int] = {}
         self._by_key: dict[int, Message] = {}
@@ -104,16 +106,16 @@ class HierarchicalMemory(InMemoryBackend):
                 self._unordered.add(sid)
             else:
                 self._newest[sid] = at
+            key = self._next_key
+            self._next_key += 1
+            self._key_of[m.id] = key
+            self._by_key[key] = m
+            keys.append(key)
+            texts.append(m.content)
+            groups.append(sid)
             score = m.importance if m.importance is not None else 0.0
             if score > self.medium_threshold:
                 self._medium.setdefault(sid, {})[m.id] = m
-                key = self._next_key
-                self._next_key += 1
-                self._key_of[m.id] = key
-                self._by_key[key] = m
-                keys.append(key)
-                texts.append(m.content)
-                groups.append(sid)
             if score > self.long_threshold:
                 self._long.setdefault(sid, {})[m.id] = m
         if keys:
@@ -191,17 +193,54 @@ class HierarchicalMemory(InMemoryBackend):
         core.sort(key=lambda m: (m.importance or 0.0, *_chrono(m)), reverse=True)
         return [("Core knowledge", core)]
 
+    def _ranked(
+        self, query: str, sessions: list[str], limit: int, keep: Callable[[Message], bool]
+    ) -> list[Hit]:
+        """The best ``limit`` turns of ``sessions`` for ``query`` that ``keep`` accepts, asking
+        the index for more while ``keep`` turns hits down."""
+        groups: list[str | None] = list(sessions) if len(sessions) <= 8 else [None]
+        wanted = set(sessions)
+        hits: list[Hit] = []
+        for group in groups:
+            k = limit
+            while True:
+                keys, scores = self._index.search(query, k, group=group)
+                found = [
+                    Hit(m, score)
+                    for key, score in zip(keys.tolist(), scores.tolist(), strict=True)
+                    if (m := self._by_key[key]).session_id in wanted and keep(m)
+                ]
+                if len(found) >= limit or len(keys) < k:
+                    break
+                k *= 4
+            hits.extend(found[:limit])
+        hits.sort(key=lambda h: -h.score)
+        return hits[:limit]
+
+    def _search(
+        self, query: str, sessions: list[str], limit: int, filters: Mapping[str, Any] | None
+    ) -> list[Hit]:
+        if not sessions or limit <= 0:
+            return []
+        if not filters:
+            return self._ranked(query, sessions, limit, lambda m: True)
+        wanted = filters.items()
+        return self._ranked(
+            query,
+            sessions,
+            limit,
+            lambda m: all(k in m.metadata and m.metadata[k] == v for k, v in wanted),
+        )
+
     def _context_relevant(self, query: str, sessions: list[str]) -> list[Message]:
-        hits: list[tuple[float, Message]] = []
-        for sid in sessions:
-            keys, scores = self._index.search(query, self.relevant_limit, group=sid)
-            by_key = self._by_key
-            hits.extend(
-                (score, by_key[key])
-                for key, score in zip(keys.tolist(), scores.tolist(), strict=True)
-            )
-        hits.sort(key=lambda h: -h[0])
-        return [m for _, m in hits[: self.relevant_limit]]
+        medium = self._medium
+        hits = self._ranked(
+            query,
+            sessions,
+            self.relevant_limit,
+            lambda m: m.id is not None and m.id in medium.get(m.session_id, ()),
+        )
+        return [h.message for h in hits]
 
     def _recent_iter(self, sessions: list[str]) -> Iterable[Message]:
         if len(sessions) == 1:
