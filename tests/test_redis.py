@@ -125,3 +125,15 @@ def test_native_async_path_round_trip(prefix: str) -> None:
 def test_bad_options(kwargs: dict[str, object], exc: type, match: str) -> None:
     with pytest.raises(exc, match=match):
         RedisMemory(**kwargs)  # type: ignore[arg-type]
+
+
+def test_cached_search_index_follows_writes_from_another_client(prefix: str) -> None:
+    url = shared_redis_url()
+    reader = RedisMemory(url=url, prefix=prefix)
+    writer = RedisMemory(url=url, prefix=prefix)
+    reader.add_message("user", "I like hiking")
+    assert reader.search("kayaking") == []
+    kayak = writer.add_message("user", "I went kayaking on Sunday")
+    assert [h.message.id for h in reader.search("kayaking")] == [kayak]
+    writer.delete_message(kayak)
+    assert reader.search("kayaking") == []

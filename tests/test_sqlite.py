@@ -158,3 +158,14 @@ def test_two_processes_share_one_file(tmp_path: Path) -> None:
     contents = [m.content for m in parent.get_messages()]
     assert contents[0] == "from parent" and len(contents) == 21
     assert parent.search("child 7")[0].message.content == "from child 7"
+
+
+def test_cached_search_index_follows_writes_from_another_connection(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    reader, writer = SQLiteMemory(db), SQLiteMemory(db)
+    reader.add_message("user", "I like hiking")
+    assert reader.search("kayaking") == []
+    kayak = writer.add_message("user", "I went kayaking on Sunday")
+    assert [h.message.id for h in reader.search("kayaking")] == [kayak]
+    writer.delete_message(kayak)
+    assert reader.search("kayaking") == []

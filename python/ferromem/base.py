@@ -14,7 +14,7 @@ import math
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
@@ -24,7 +24,7 @@ from ._core import ImportanceScorer
 from .context import ContextBuilder
 from .errors import FerromemError, InvalidArgumentError, InvalidTypeError
 from .message import DEFAULT_SESSION, AllSessions, Hit, Message, new_message_id
-from .scan_search import scan_search
+from .session_search import SessionIndexCache, keyword_search
 
 __all__ = ["ContextSection", "ImportanceCallable", "MemoryBackend", "SessionScope", "TokenCounter"]
 
@@ -89,6 +89,7 @@ class MemoryBackend(ABC):
         self._token_counter = token_counter
         self._lock = threading.RLock()
         self._closed = False
+        self._index_cache = SessionIndexCache()
 
     # ----------------------------------------------------------------- storage primitives
     @abstractmethod
@@ -130,11 +131,25 @@ class MemoryBackend(ABC):
         limit: int,
         filters: Mapping[str, Any] | None,
     ) -> list[Hit]:
-        """Best ``limit`` hits for ``query`` in ``sessions``: a BM25 scan unless overridden."""
+        """Best ``limit`` hits for ``query`` in ``sessions`` (BM25 through the Rust keyword index).
+
+        One session without filters, in a backend that reports :meth:`_session_version`, is
+        searched through an index cached until the session changes; otherwise an index is
+        built over the messages in scope for this search."""
+        if len(sessions) == 1 and not filters:
+            version = self._session_version(sessions[0])
+            if version is not None:
+                sid = sessions[0]
+                return self._index_cache.search(sid, version, lambda: self._load(sid), query, limit)
         candidates = [m for sid in sessions for m in self._load(sid)]
         if filters:
             candidates = [m for m in candidates if _matches(m, filters)]
-        return scan_search(query, candidates, limit)
+        return keyword_search(query, candidates, limit)
+
+    def _session_version(self, session_id: str) -> Hashable | None:
+        """A value that changes whenever the session changes, or None when the backend cannot
+        tell cheaply (then searches build a fresh index each time)."""
+        return None
 
     def _memory_usage_bytes(self) -> int:
         """Bytes held for messages (an estimate unless the backend knows better)."""

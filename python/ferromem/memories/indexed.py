@@ -69,9 +69,10 @@ class IndexedMemory(InMemoryBackend):
         self.scoring = scoring
         self.index_roles = bool(index_roles)
         self.neighbours = neighbours
+        # Index keys are positions in `_by_key` (None once deleted): appending to a list is the
+        # cheapest way to number messages on the single-add path.
         self._key_of: dict[str, int] = {}
-        self._by_key: dict[int, Message] = {}
-        self._next_key = 0
+        self._by_key: list[Message | None] = []
         self._pending_keys: list[int] = []
         self._pending_texts: list[str] = []
         self._pending_groups: list[str] = []
@@ -82,14 +83,13 @@ class IndexedMemory(InMemoryBackend):
 
     def _store(self, messages: Sequence[Message]) -> None:
         super()._store(messages)
-        key = self._next_key
+        key = len(self._by_key)
         keys = list(range(key, key + len(messages)))
-        self._next_key = key + len(messages)
-        key_of, by_key = self._key_of, self._by_key
+        key_of = self._key_of
         for k, m in zip(keys, messages, strict=True):
             assert m.id is not None
             key_of[m.id] = k
-            by_key[k] = m
+        self._by_key.extend(messages)
         self._pending_keys.extend(keys)
         self._pending_texts.extend(self._text(m) for m in messages)
         self._pending_groups.extend(m.session_id for m in messages)
@@ -107,7 +107,7 @@ class IndexedMemory(InMemoryBackend):
         self._flush()
         keys = [self._key_of.pop(mid) for mid in ids if mid in self._key_of]
         for k in keys:
-            del self._by_key[k]
+            self._by_key[k] = None
         if keys:
             self._index.remove(keys)
 
@@ -160,11 +160,10 @@ class IndexedMemory(InMemoryBackend):
                 session = self._sessions[sid] = {}
             session[mid] = msg
             self._by_id[mid] = msg
-            key = self._next_key
-            self._next_key = key + 1
-            self._key_of[mid] = key
-            self._by_key[key] = msg
-            self._pending_keys.append(key)
+            by_key = self._by_key
+            self._key_of[mid] = len(by_key)
+            self._pending_keys.append(len(by_key))
+            by_key.append(msg)
             self._pending_texts.append(
                 f"{message_or_role} {content}" if self.index_roles else content
             )
@@ -209,6 +208,8 @@ class IndexedMemory(InMemoryBackend):
             hits: list[Hit] = []
             for key, score in zip(keys.tolist(), scores.tolist(), strict=True):
                 m = by_key[key]
+                if m is None:  # the index never returns deleted keys; be safe regardless
+                    continue
                 if sessions is not None and m.session_id not in sessions:
                     continue
                 if filters and not _matches(m, filters):
@@ -234,10 +235,12 @@ class IndexedMemory(InMemoryBackend):
         with self._lock:
             self._check_open()
             self._flush()
+            by_key = self._by_key
             msgs = [
-                self._by_key[k]
+                m
                 for sid in self._scope(session_id)
                 for k in self._index.topic_ids(topic, group=sid).tolist()
+                if (m := by_key[k]) is not None
             ]
         msgs.sort(key=lambda m: (m.timestamp, m.id or ""))
         if limit is not None:

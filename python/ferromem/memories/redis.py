@@ -122,14 +122,16 @@ class RedisMemory(MemoryBackend):
             pipe.hset(k.msgs(sid), mapping={m.id: encode_record(m) for m in msgs})
             pipe.hset(k.ids, mapping={m.id: sid for m in msgs})
             pipe.sadd(k.sessions, sid)
+            pipe.incr(k.version(sid))
             if self.ttl is not None:
-                pipe.expire(k.order(sid), self.ttl)
-                pipe.expire(k.msgs(sid), self.ttl)
+                for key in (k.order(sid), k.msgs(sid), k.version(sid)):
+                    pipe.expire(key, self.ttl)
 
     def _queue_remove(self, pipe: Any, session_id: str, ids: Sequence[str]) -> None:
         pipe.zrem(self.keys.order(session_id), *ids)
         pipe.hdel(self.keys.msgs(session_id), *ids)
         pipe.hdel(self.keys.ids, *ids)
+        pipe.incr(self.keys.version(session_id))
 
     def _decode_session(
         self, session_id: str, order: list[bytes], records: list[Any]
@@ -193,7 +195,11 @@ class RedisMemory(MemoryBackend):
             with self._client.pipeline(transaction=True) as pipe:
                 if ids:
                     pipe.hdel(self.keys.ids, *ids)
-                pipe.delete(self.keys.order(session_id), self.keys.msgs(session_id))
+                pipe.delete(
+                    self.keys.order(session_id),
+                    self.keys.msgs(session_id),
+                    self.keys.version(session_id),
+                )
                 pipe.srem(self.keys.sessions, session_id)
                 pipe.execute()
 
@@ -209,6 +215,18 @@ class RedisMemory(MemoryBackend):
 
     def _count(self, session_id: str) -> int:
         return int(self._call(lambda: self._client.zcard(self.keys.order(session_id))))
+
+    def _session_version(self, session_id: str) -> tuple[bytes | None, int]:
+        # Every write to a session bumps its counter (in the same transaction), so the cached
+        # search index follows writes from other processes; the count catches TTL expiry.
+        def run() -> tuple[bytes | None, int]:
+            with self._client.pipeline(transaction=False) as pipe:
+                pipe.get(self.keys.version(session_id))
+                pipe.zcard(self.keys.order(session_id))
+                version, count = pipe.execute()
+            return version, int(count)
+
+        return self._call(run)
 
     def _memory_usage_bytes(self) -> int:
         def run() -> int:
@@ -341,7 +359,7 @@ class RedisMemory(MemoryBackend):
                 pipe = client.pipeline(transaction=True)
                 if ids:
                     pipe.hdel(self.keys.ids, *ids)
-                pipe.delete(self.keys.order(sid), self.keys.msgs(sid))
+                pipe.delete(self.keys.order(sid), self.keys.msgs(sid), self.keys.version(sid))
                 pipe.srem(self.keys.sessions, sid)
                 await self._acall(pipe.execute())
 

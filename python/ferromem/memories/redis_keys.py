@@ -3,7 +3,8 @@
 Per session: ``{prefix}:s:{session}:order`` (sorted set of ids scored by timestamp, so ties
 order by id as everywhere else) and ``{prefix}:s:{session}:msgs`` (hash id -> JSON record).
 Globally: ``{prefix}:ids`` (hash id -> session, to find a message by id) and
-``{prefix}:sessions`` (set). A TTL applies to a session's two keys and is refreshed on write.
+``{prefix}:sessions`` (set). ``{prefix}:s:{session}:ver`` counts writes to the session. A TTL
+applies to a session's keys and is refreshed on write.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ class RedisKeys:
     def order(self, session_id: str) -> str:
         """Sorted set of a session's ids by timestamp."""
         return f"{self.prefix}:s:{session_id}:order"
+
+    def version(self, session_id: str) -> str:
+        """Counter bumped by every write to the session (keeps local search indexes in step)."""
+        return f"{self.prefix}:s:{session_id}:ver"
 
     def msgs(self, session_id: str) -> str:
         """Hash of a session's id -> record."""

@@ -292,6 +292,15 @@ class SQLiteMemory(MemoryBackend):
             )[0][0]
         )
 
+    def _session_version(self, session_id: str) -> tuple[int, int]:
+        # Ids only grow and rows are never updated, so (count, newest seq) moves on every insert
+        # or delete, by this process or another one: the cached search index stays in step.
+        count, newest = self._rows(
+            "SELECT count(*), coalesce(max(seq), 0) FROM ferromem_messages WHERE session_id = ?",
+            (session_id,),
+        )[0]
+        return int(count), int(newest)
+
     def _after_store(self, session_id: str) -> None:
         with self._write():
             if self.max_age_days is not None:

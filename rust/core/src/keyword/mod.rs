@@ -7,6 +7,7 @@
 //! or on [`KeywordIndex::compact`], which keeps `remove` cheap and document frequencies exact.
 
 mod ingest;
+mod lens;
 mod persist;
 mod postings;
 mod search;
@@ -97,7 +98,7 @@ pub struct KeywordIndex {
     terms: FxHashMap<Box<str>, u32>,
     postings: Vec<Postings>,
     ids: Vec<u64>,
-    lens: Vec<u32>,
+    lens: lens::DocLens,
     uniq: Vec<u16>,
     doc_group: Vec<u32>,
     alive: Vec<u64>,
@@ -124,7 +125,7 @@ impl KeywordIndex {
             terms: FxHashMap::default(),
             postings: Vec::new(),
             ids: Vec::new(),
-            lens: Vec::new(),
+            lens: lens::DocLens::default(),
             uniq: Vec::new(),
             doc_group: Vec::new(),
             alive: Vec::new(),
@@ -292,7 +293,9 @@ impl KeywordIndex {
                 m &= m - 1;
             }
         }
-        self.lens.extend_from_slice(&chunk.lens);
+        for &len in &chunk.lens {
+            self.lens.push(len);
+        }
         self.uniq.extend_from_slice(&chunk.uniq);
     }
 
@@ -309,7 +312,7 @@ impl KeywordIndex {
             // A repeated id was removed by its first occurrence.
             let Some(doc) = self.by_id.remove(id) else { continue };
             self.alive[(doc >> 6) as usize] &= !(1 << (doc & 63));
-            self.total_len -= self.lens[doc as usize] as u64;
+            self.total_len -= self.lens.get(doc) as u64;
             let g = self.doc_group[doc as usize];
             if g != NO_GROUP {
                 touched.insert(g);
@@ -404,7 +407,7 @@ impl KeywordIndex {
         let postings: usize = self.postings.iter().map(|p| p.heap_bytes()).sum::<usize>()
             + self.postings.capacity() * std::mem::size_of::<Postings>();
         let docs = self.ids.capacity() * 8
-            + self.lens.capacity() * 4
+            + self.lens.heap_bytes()
             + self.uniq.capacity() * 2
             + self.doc_group.capacity() * 4
             + self.alive.capacity() * 8

@@ -39,7 +39,7 @@ impl KeywordIndex {
         for &id in &self.ids {
             w.u64(id);
         }
-        w.u32s(&self.lens);
+        w.u32s(&self.lens.to_vec());
         w.u32s(&self.uniq.iter().map(|&u| u as u32).collect::<Vec<_>>());
         w.u32s(&self.doc_group);
         w.u64(self.alive.len() as u64);
@@ -111,7 +111,7 @@ impl KeywordIndex {
             return Err(bad(format!("{n_docs} documents exceed the u32 numbering")));
         }
         index.ids = (0..n_docs).map(|_| r.u64()).collect::<Result<_>>()?;
-        index.lens = r.u32s()?;
+        index.lens = r.u32s()?.into_iter().collect();
         let uniq = r.u32s()?;
         index.uniq = uniq.iter().map(|&u| u.min(u16::MAX as u32) as u16).collect();
         index.doc_group = r.u32s()?;
@@ -139,7 +139,7 @@ impl KeywordIndex {
             if index.by_id.insert(id, doc).is_some() {
                 return Err(bad(format!("id {id} is held by two documents")));
             }
-            index.total_len += index.lens[doc as usize] as u64;
+            index.total_len += index.lens.get(doc) as u64;
             let g = index.doc_group[doc as usize];
             if g == NO_GROUP {
                 index.ungrouped.push(doc);
@@ -176,7 +176,7 @@ impl KeywordIndex {
                 return Err(bad(format!("posting list of {term:?} is out of order or range")));
             }
             if docs.iter().zip(&tfs).any(|(&d, &tf)| {
-                tf == 0 || tf as u32 > max_tf || index.lens[d as usize] < min_len[tf_bucket(tf)]
+                tf == 0 || tf as u32 > max_tf || index.lens.get(d) < min_len[tf_bucket(tf)]
             }) {
                 return Err(bad(format!("posting list of {term:?} breaks its bounds")));
             }

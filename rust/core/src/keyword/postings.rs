@@ -93,6 +93,12 @@ impl<'a> Cursor<'a> {
         Cursor { docs: &p.docs, tfs: &p.tfs, pos: 0 }
     }
 
+    /// Length of the whole list.
+    #[inline]
+    pub fn list_len(&self) -> usize {
+        self.docs.len()
+    }
+
     /// The current document, or `u32::MAX` when exhausted.
     #[inline]
     pub fn doc(&self) -> u32 {

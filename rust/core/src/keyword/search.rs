@@ -12,9 +12,14 @@ use std::collections::BinaryHeap;
 
 use rustc_hash::FxHashMap;
 
+use super::lens::LONG;
 use super::postings::Cursor;
 use super::{KeywordIndex, Scoring, NO_GROUP};
 use crate::error::{Error, Result};
+
+/// Lists at least this long get a frequency-1 score table in MaxScore (building one costs
+/// about 255 divisions, worth it only when many postings will read it).
+const TABLE_MIN_POSTINGS: usize = 2048;
 
 /// Upper bounds are inflated by this factor so that float rounding in a document's summed
 /// score can never exceed its bound.
@@ -119,6 +124,9 @@ struct Term<'a> {
     cursor: Cursor<'a>,
     idf: f32,
     bound: f32,
+    /// For long lists in MaxScore: the contribution at frequency 1 by length code, so the
+    /// commonest posting costs one table read instead of a division.
+    at_tf1: Option<Vec<f32>>,
 }
 
 impl KeywordIndex {
@@ -188,7 +196,7 @@ impl KeywordIndex {
                     Scoring::Jaccard => 1.0,
                 };
                 let bound = idf * k1p1 * p.max_saturation(c0, c1) * BOUND_SLACK;
-                Term { cursor: Cursor::new(p), idf, bound }
+                Term { cursor: Cursor::new(p), idf, bound, at_tf1: None }
             })
             .collect();
         let postings_total: usize =
@@ -233,7 +241,23 @@ impl KeywordIndex {
     #[inline]
     fn bm25(&self, t: &Term<'_>, doc: u32, c: &Params3) -> f32 {
         let tf = t.cursor.tf() as f32;
-        t.idf * tf * c.k1p1 / (tf + c.c0 + c.c1 * self.lens[doc as usize] as f32)
+        t.idf * tf * c.k1p1 / (tf + c.c0 + c.c1 * self.lens.get(doc) as f32)
+    }
+
+    /// [`KeywordIndex::bm25`] through the per-query tables of `max_score`.
+    #[inline]
+    fn bm25_coded(&self, t: &Term<'_>, doc: u32, code: u8, norms: &[f32], c: &Params3) -> f32 {
+        if code == LONG {
+            return self.bm25(t, doc, c);
+        }
+        let tf = t.cursor.tf();
+        if tf == 1 {
+            if let Some(table) = &t.at_tf1 {
+                return table[code as usize];
+            }
+        }
+        let tf = tf as f32;
+        t.idf * tf * c.k1p1 / (tf + norms[code as usize])
     }
 
     #[inline]
@@ -282,16 +306,24 @@ impl KeywordIndex {
         for (i, t) in terms.iter().enumerate() {
             prefix[i + 1] = prefix[i] + t.bound;
         }
+        // Length norms by length code, and frequency-1 contributions for long lists.
+        let norms: Vec<f32> = (0..LONG as u32).map(|len| c.c0 + c.c1 * len as f32).collect();
+        for t in terms.iter_mut() {
+            if t.cursor.list_len() >= TABLE_MIN_POSTINGS {
+                t.at_tf1 = Some(norms.iter().map(|n| t.idf * c.k1p1 / (1.0 + n)).collect());
+            }
+        }
         let mut essential = 0;
         loop {
             let doc = terms[essential..].iter().map(|t| t.cursor.doc()).min().unwrap_or(u32::MAX);
             if doc == u32::MAX {
                 break;
             }
+            let code = self.lens.code(doc);
             let mut score = 0.0f32;
             for t in terms[essential..].iter_mut() {
                 if t.cursor.doc() == doc {
-                    score += self.bm25(t, doc, &c);
+                    score += self.bm25_coded(t, doc, code, &norms, &c);
                     t.cursor.next();
                 }
             }
@@ -308,7 +340,7 @@ impl KeywordIndex {
                 let t = &mut terms[i];
                 t.cursor.seek(doc);
                 if t.cursor.doc() == doc {
-                    score += self.bm25(t, doc, &c);
+                    score += self.bm25_coded(t, doc, code, &norms, &c);
                 }
             }
             if !pruned && top.offer(score, doc) {
