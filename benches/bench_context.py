@@ -3,7 +3,8 @@
 Each memory holds the messages (LoCoMo turns repeated with a suffix, 100 per session, in order)
 and answers LoCoMo questions as queries, each in a randomly chosen session; the latency of every
 call is recorded and p50/p99 printed. No anchor does this locally (BENCHMARKS.md); DictMemory
-(the base class's BM25 scan) is printed beside the indexed memories for reference.
+(no index of its own: the base class indexes the session for each search) is printed beside
+the indexed memories for reference.
 """
 
 from __future__ import annotations
