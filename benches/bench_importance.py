@@ -4,7 +4,7 @@ Both score the same LoCoMo-derived texts in one run. ferromem's batch path is
 ``core.importance_many`` (all cores, GIL released); its one-call-per-text rate is shown too.
 The seed's scorer (benches/baselines/seed_importance.py) is a faithful copy of the Phidata
 HierarchicalMemory's ``_calculate_importance``. ferromem also scores far more signals (see
-``rust/core/src/importance.rs``), so the ratio is like-for-like work and then some. The
+``rust/core/src/importance/mod.rs``), so the ratio is like-for-like work and then some. The
 token counter's batch rate over the same texts is printed as a reference for how busy the
 (shared) machine is during the run.
 """
