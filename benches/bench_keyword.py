@@ -9,7 +9,8 @@ with the LoCoMo questions; everything runs in this one process, side by side.
 - W2 top-10 latency p50/p99 over every question (tantivy: parse, search, fetch the ids).
 - W8 index bytes per raw text byte (ferromem's structures by capacity; tantivy's files).
 - W9 session-scoped search: 1M messages in 10k sessions, vs the same sessions in a 10x
-  smaller corpus (tantivy: the same query with a ``+session`` filter).
+  smaller corpus (tantivy: the same query with a ``+session`` filter); then the same through
+  ``IndexedMemory`` (search and W7's ``get_context(query, max_tokens=2000)``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import tantivy
 
-from ferromem import IndexedMemory
+from ferromem import ALL_SESSIONS, IndexedMemory, Message
 from ferromem.core import KeywordIndex
 
 from locomo import add_data_argument, load, repeated_texts
@@ -243,6 +244,34 @@ def main() -> None:
             f" {statistics.median(lat):.3f} ms p99 {pct(lat, 99):.3f} ms | tantivy +session"
             f" p50 {statistics.median(tlat):.3f} ms p99 {pct(tlat, 99):.3f} ms"
         )
+    memory_at_scale(texts, queries, per_session)
+
+
+def memory_at_scale(texts: Sequence[str], queries: Sequence[str], per_session: int) -> None:
+    """IndexedMemory itself (Python on top of the index, neighbour weights on): session search
+    and get_context(query, max_tokens=2000) with every session of ``per_session`` turns."""
+    mem = IndexedMemory(session_id="s0")
+    batch = [
+        Message("user" if i % 2 else "assistant", t, session_id=f"s{i // per_session}")
+        for i, t in enumerate(texts)
+    ]
+    t0 = time.perf_counter()
+    for start in range(0, len(batch), 100_000):
+        mem.add_messages(batch[start : start + 100_000], session_id=ALL_SESSIONS)
+    rate = len(batch) / (time.perf_counter() - t0)
+    del batch
+    sessions = len(texts) // per_session
+    rng = np.random.default_rng(1)
+    picks = rng.integers(0, sessions, len(queries))
+    pairs = [(q, f"s{s}") for q, s in zip(queries, picks, strict=True)]
+    search = paired_latencies(lambda q, s: mem.search(q, session_id=s, limit=10), pairs)
+    context = paired_latencies(
+        lambda q, s: mem.get_context(q, session_id=s, max_tokens=2000), pairs
+    )
+    print(f"W7/W9 IndexedMemory, {len(texts):,} messages in {sessions:,} sessions")
+    print(f"  add_messages (batches of 100k Message objects): {rate:,.0f} msg/s")
+    for name, lat in (("search(session)", search), ("get_context(query, 2000)", context)):
+        print(f"  {name}: p50 {statistics.median(lat):.3f} ms  p99 {pct(lat, 99):.3f} ms")
 
 
 def paired_latencies(

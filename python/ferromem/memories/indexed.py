@@ -34,7 +34,9 @@ class IndexedMemory(InMemoryBackend):
     with its text (roles are often speaker names, which questions mention).
     ``neighbour_weights=(previous, next)``: a turn also earns these shares of the scores of the
     turns before and after it in its session, since the answer to a matching question is
-    usually the next turn; ``(0, 0)`` gives plain per-turn ranking. :meth:`get_context` brings
+    usually the next turn; ``(0, 0)`` gives plain per-turn ranking (and MaxScore pruning, which
+    matters for searches across every session of a large memory: with weights, every matching
+    turn in scope is scored). :meth:`get_context` brings
     each relevant turn with ``neighbours`` turns on each side of it.
 
     The defaults (``b=0.3``, roles indexed, weights ``(0.3, 0.1)``) were chosen on the LoCoMo

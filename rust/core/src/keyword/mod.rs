@@ -4,7 +4,8 @@
 //! Documents are numbered in insertion order; postings list those numbers in ascending order,
 //! so appending keeps every list sorted. Deleting clears a bit in `alive`; posting lists are
 //! purged of deleted documents lazily, when a query first touches them ([`KeywordIndex::clean_for`])
-//! or on [`KeywordIndex::compact`], which keeps `remove` cheap and document frequencies exact.
+//! or on [`KeywordIndex::compact`] (which `remove` runs by itself once deletions reach a quarter
+//! of the live documents); this keeps `remove` cheap and document frequencies exact.
 
 mod ingest;
 mod lens;
@@ -24,6 +25,9 @@ use crate::text::Analyzer;
 
 /// Documents in a group-less slot of `doc_group`.
 pub const NO_GROUP: u32 = u32::MAX;
+
+/// Deletions that may accumulate before `remove` compacts on its own (see `remove`).
+const COMPACT_MIN_DELETED: usize = 4096;
 
 /// Batches smaller than this are analyzed on the calling thread: spawning costs more.
 const PARALLEL_MIN: usize = 4096;
@@ -111,6 +115,8 @@ pub struct KeywordIndex {
     ungrouped: Vec<u32>,
     topic_docs: Vec<Vec<u32>>,
     epoch: u32,
+    /// Deletions since the last [`KeywordIndex::compact`].
+    deleted_since_compact: usize,
 }
 
 impl KeywordIndex {
@@ -137,6 +143,7 @@ impl KeywordIndex {
             ungrouped: Vec::new(),
             topic_docs,
             epoch: 0,
+            deleted_since_compact: 0,
         })
     }
 
@@ -326,6 +333,14 @@ impl KeywordIndex {
         }
         if !ids.is_empty() {
             self.epoch = self.epoch.wrapping_add(1);
+            self.deleted_since_compact += ids.len();
+            // Lists no query reads are never purged lazily; once deletions reach a quarter
+            // of the live documents, purge everything (amortised over those deletions).
+            if self.deleted_since_compact >= COMPACT_MIN_DELETED
+                && self.deleted_since_compact * 4 >= self.len()
+            {
+                self.compact();
+            }
         }
         Ok(())
     }
@@ -354,6 +369,7 @@ impl KeywordIndex {
     /// Purges every posting list and topic list of deleted documents and releases spare
     /// capacity (after a bulk load, or after many deletions).
     pub fn compact(&mut self) {
+        self.deleted_since_compact = 0;
         let epoch = self.epoch;
         let alive = &self.alive;
         let is_alive = |d: u32| alive[(d >> 6) as usize] >> (d & 63) & 1 != 0;

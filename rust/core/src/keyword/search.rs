@@ -185,7 +185,7 @@ impl KeywordIndex {
         }
         let n = self.len() as f32;
         let avg_len = (self.total_len as f32 / n).max(1.0);
-        let Params3 { c0, c1, k1p1 } = self.bm25_constants(avg_len);
+        let Bm25Consts { c0, c1, k1p1 } = self.bm25_constants(avg_len);
         let mut terms: Vec<Term<'_>> = tids
             .iter()
             .map(|&t| {
@@ -232,21 +232,21 @@ impl KeywordIndex {
         Ok(top.into_iter().map(|e| (self.ids[e.doc as usize], e.score)).collect())
     }
 
-    fn bm25_constants(&self, avg_len: f32) -> Params3 {
+    fn bm25_constants(&self, avg_len: f32) -> Bm25Consts {
         let (k1, b) = (self.params.k1, self.params.b);
-        Params3 { c0: k1 * (1.0 - b), c1: k1 * b / avg_len, k1p1: k1 + 1.0 }
+        Bm25Consts { c0: k1 * (1.0 - b), c1: k1 * b / avg_len, k1p1: k1 + 1.0 }
     }
 
     /// One term's contribution to document `doc` at the cursor.
     #[inline]
-    fn bm25(&self, t: &Term<'_>, doc: u32, c: &Params3) -> f32 {
+    fn bm25(&self, t: &Term<'_>, doc: u32, c: &Bm25Consts) -> f32 {
         let tf = t.cursor.tf() as f32;
         t.idf * tf * c.k1p1 / (tf + c.c0 + c.c1 * self.lens.get(doc) as f32)
     }
 
     /// [`KeywordIndex::bm25`] through the per-query tables of `max_score`.
     #[inline]
-    fn bm25_coded(&self, t: &Term<'_>, doc: u32, code: u8, norms: &[f32], c: &Params3) -> f32 {
+    fn bm25_coded(&self, t: &Term<'_>, doc: u32, code: u8, norms: &[f32], c: &Bm25Consts) -> f32 {
         if code == LONG {
             return self.bm25(t, doc, c);
         }
@@ -393,15 +393,20 @@ impl KeywordIndex {
 
 impl KeywordIndex {
     /// The score of the document every cursor at `doc` points to, advancing those cursors.
-    fn score_and_advance(&self, terms: &mut [Term<'_>], doc: u32, n_query: usize) -> f32 {
-        let c = self.bm25_constants((self.total_len as f32 / self.len() as f32).max(1.0));
+    fn score_and_advance(
+        &self,
+        terms: &mut [Term<'_>],
+        doc: u32,
+        n_query: usize,
+        c: &Bm25Consts,
+    ) -> f32 {
         let mut score = 0.0f32;
         let mut matched = 0;
         for t in terms.iter_mut() {
             if t.cursor.doc() == doc {
                 matched += 1;
                 if self.params.scoring == Scoring::Bm25 {
-                    score += self.bm25(t, doc, &c);
+                    score += self.bm25(t, doc, c);
                 }
                 t.cursor.next();
             }
@@ -419,13 +424,14 @@ impl KeywordIndex {
         n_query: usize,
         keep: impl Fn(u32) -> bool,
     ) -> Vec<(u32, f32)> {
+        let c = self.bm25_constants((self.total_len as f32 / self.len() as f32).max(1.0));
         let mut out = Vec::new();
         loop {
             let doc = terms.iter().map(|t| t.cursor.doc()).min().unwrap_or(u32::MAX);
             if doc == u32::MAX {
                 return out;
             }
-            let score = self.score_and_advance(terms, doc, n_query);
+            let score = self.score_and_advance(terms, doc, n_query, &c);
             if self.is_alive(doc) && keep(doc) {
                 out.push((doc, score));
             }
@@ -439,6 +445,7 @@ impl KeywordIndex {
         docs: &[u32],
         n_query: usize,
     ) -> Vec<(u32, f32)> {
+        let c = self.bm25_constants((self.total_len as f32 / self.len() as f32).max(1.0));
         let mut out = Vec::new();
         for &doc in docs {
             let mut any = false;
@@ -447,7 +454,7 @@ impl KeywordIndex {
                 any |= t.cursor.doc() == doc;
             }
             if any {
-                out.push((doc, self.score_and_advance(terms, doc, n_query)));
+                out.push((doc, self.score_and_advance(terms, doc, n_query, &c)));
             }
         }
         out
@@ -486,7 +493,7 @@ impl KeywordIndex {
 }
 
 /// BM25 constants of one query: `norm = c0 + c1 * len`, numerator factor `k1 + 1`.
-struct Params3 {
+struct Bm25Consts {
     c0: f32,
     c1: f32,
     k1p1: f32,

@@ -292,3 +292,20 @@ fn neighbour_weights_match_a_brute_force_fusion() {
     let bad = Neighbours { previous: -1.0, next: 0.0 };
     assert!(idx.search_with("x", 3, None, bad).is_err());
 }
+
+#[test]
+fn heavy_deletion_compacts_on_its_own() {
+    let mut idx = index(Scoring::Bm25);
+    let n = 20_000u64;
+    let ids: Vec<u64> = (0..n).collect();
+    let texts: Vec<String> = (0..n).map(|i| format!("python word{}", i % 100)).collect();
+    let texts: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+    idx.add(&ids, &texts, None).unwrap();
+    let full = idx.memory_bytes();
+    idx.remove(&ids[..15_000]).unwrap();
+    // Every list (and the "programming" topic list) was purged without any query.
+    assert!(idx.postings.iter().all(|p| p.clean_epoch == idx.epoch));
+    assert_eq!(idx.topic_docs[0].len(), 5_000);
+    assert!(idx.memory_bytes() < full);
+    assert_eq!(idx.search("python", 3, None).unwrap()[0].0, 15_000);
+}
