@@ -271,3 +271,15 @@ def test_core_summarize_picks_sentences_in_order_within_the_budget(texts, budget
         last_index, searched_to = index, at + len(sentence)
     cost = sum(ferromem.core.count_tokens(s) + 3 for _, s in picked)
     assert cost <= budget
+
+
+def test_a_round_of_mere_acknowledgements_keeps_the_previous_summary():
+    memory = SummaryMemory(summarize_after=2)
+    memory.add_message("user", "My name is Alice and I love hiking.")
+    memory.add_message("assistant", "Nice to meet you, Alice.")
+    before = memory.get_summary()
+    assert "Alice" in before
+    memory.summarize_after = 100
+    for text in ["ok", "thanks", "lol", "ok"] * 150:  # enough to push Alice out of the window
+        memory.add_message("user", text)
+    assert memory.get_summary() == before

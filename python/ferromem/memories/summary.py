@@ -186,7 +186,8 @@ class SummaryMemory(InMemoryBackend):
         try:
             if self.summarizer is None:
                 lines = self._builtin(session_id, msgs)
-                self._apply(session_id, msgs, _render(lines), lines)
+                summary = _render(lines) or self._summaries.get(session_id, "")
+                self._apply(session_id, msgs, summary, lines)
                 return
             result = _call(self.summarizer, self._inputs(session_id, msgs), len(msgs))
             if inspect.isawaitable(result):
@@ -212,7 +213,8 @@ class SummaryMemory(InMemoryBackend):
             try:
                 if self.summarizer is None:
                     lines = await asyncio.to_thread(self._locked, self._builtin, sid, msgs)
-                    summary, kept = _render(lines), lines
+                    summary = _render(lines) or self._summaries.get(sid, "")
+                    kept = lines
                 else:
                     if inspect.iscoroutinefunction(self.summarizer):
                         result = _call(self.summarizer, inputs, len(msgs))
