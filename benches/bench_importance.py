@@ -65,10 +65,9 @@ def main() -> None:
         f"  ferromem importance (one call each) {single_rate:>12,.0f} texts/s"
         f"  ({single_rate / seed_rate:.1f}x the seed)"
     )
-    print(
-        f"  target: >= 1,000,000 texts/s batched and >= 50x the seed: "
-        f"{'reached' if batch_rate >= 1e6 and batch_rate >= 50 * seed_rate else 'not reached'}"
-    )
+    rate_ok = "reached" if batch_rate >= 1e6 else "not reached"
+    ratio_ok = "reached" if batch_rate >= 50 * seed_rate else "not reached"
+    print(f"  target >= 1,000,000 texts/s batched: {rate_ok}; target >= 50x the seed: {ratio_ok}")
 
 
 if __name__ == "__main__":
