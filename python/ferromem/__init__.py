@@ -22,6 +22,7 @@ from .errors import (
     UnknownIdError,
 )
 from .memories.buffer import BufferMemory
+from .memories.compressed import CompressedMemory
 from .memories.dict_memory import DictMemory
 from .memories.hierarchical import HierarchicalMemory
 from .memories.indexed import IndexedMemory
@@ -35,6 +36,7 @@ __all__ = [
     "ALL_SESSIONS",
     "BackendUnavailableError",
     "BufferMemory",
+    "CompressedMemory",
     "CorruptDataError",
     "CorruptFileError",
     "DictMemory",

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 from ._core import (
+    BlockStore,
     ImportanceScorer,
     KeywordIndex,
+    compress,
     count_tokens,
     count_tokens_many,
+    decompress,
     importance,
     importance_many,
     summarize,
+    train_dictionary,
 )
 
 __all__ = [
+    "BlockStore",
     "ImportanceScorer",
     "KeywordIndex",
+    "compress",
     "count_tokens",
     "count_tokens_many",
+    "decompress",
     "importance",
     "importance_many",
     "summarize",
+    "train_dictionary",
 ]

@@ -32,6 +32,9 @@ BACKENDS: dict[str, Callable[[Path], Factory]] = {
     "summary": lambda d: lambda **kw: ferromem.SummaryMemory(summarize_after=50, **kw),
     "hierarchical": lambda d: lambda **kw: ferromem.HierarchicalMemory(**kw),
     "indexed": lambda d: lambda **kw: ferromem.IndexedMemory(**kw),
+    "compressed": lambda d: (
+        lambda **kw: ferromem.CompressedMemory(recent=2, block_messages=3, **kw)
+    ),
     "redis": lambda d: _redis_factory(uuid4().hex),
     "sqlite": lambda d: lambda **kw: ferromem.SQLiteMemory(d / "memory.db", **kw),
     "sqlite-sealed": lambda d: (

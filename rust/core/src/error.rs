@@ -28,6 +28,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A reader or writer handed to a streaming function failed.
+    #[error("stream: {0}")]
+    Stream(#[source] std::io::Error),
     /// Ids that were asked for but are not in the index.
     #[error("unknown ids: {0:?}")]
     UnknownIds(Vec<u64>),

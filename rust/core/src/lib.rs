@@ -4,6 +4,7 @@
 //! types, and reports failures through one error enum, [`Error`]. The binding crate
 //! (`ferromem-python`) only converts, releases the GIL and maps errors.
 
+pub mod compress;
 pub mod error;
 pub mod importance;
 pub mod keyword;

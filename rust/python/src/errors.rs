@@ -27,7 +27,7 @@ pub fn to_py(err: Error) -> PyErr {
             Error::CorruptFile { .. } => raise(py, &CORRUPT_FILE, "CorruptFileError", msg),
             Error::CorruptData(_) => raise(py, &CORRUPT_DATA, "CorruptDataError", msg),
             Error::UnknownIds(_) => raise(py, &UNKNOWN_IDS, "UnknownIdError", msg),
-            Error::Io { .. } => raise(py, &STORAGE, "StorageError", msg),
+            Error::Io { .. } | Error::Stream(_) => raise(py, &STORAGE, "StorageError", msg),
         }
     })
 }
@@ -35,4 +35,11 @@ pub fn to_py(err: Error) -> PyErr {
 /// Raises `InvalidArgumentError` (a `ValueError`) with `msg`.
 pub fn invalid(msg: impl Into<String>) -> PyErr {
     to_py(Error::InvalidArgument(msg.into()))
+}
+
+static INVALID_TYPE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// Raises `InvalidTypeError` (a `TypeError`) with `msg`.
+pub fn invalid_type(msg: impl Into<String>) -> PyErr {
+    Python::attach(|py| raise(py, &INVALID_TYPE, "InvalidTypeError", msg.into()))
 }

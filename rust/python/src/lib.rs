@@ -5,8 +5,8 @@
 
 use pyo3::prelude::*;
 
+mod compress;
 mod convert;
-#[allow(dead_code)] // used by the engine bindings (keyword, hnsw, compress) as they land
 mod errors;
 mod importance;
 mod keyword;
@@ -20,6 +20,7 @@ fn ferromem_core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tokens::register(m)?;
     importance::register(m)?;
     summary::register(m)?;
+    compress::register(m)?;
     keyword::register(m)?;
     Ok(())
 }
