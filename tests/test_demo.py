@@ -19,3 +19,12 @@ def test_sample_is_bundled_with_the_package() -> None:
     messages = cli.load_sample()
     assert {m.session_id for m in messages} == {"maya", "leo"}
     assert all(m.content for m in messages)
+
+
+def test_demo_shows_tiers_and_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    cli.main(["demo"])
+    out = capsys.readouterr().out
+    core_section = out.split("== HierarchicalMemory")[1].split("==")[1]
+    assert "Core knowledge:" in core_section and "PostgreSQL" in core_section
+    summary = out.split("== SummaryMemory")[1].split("==")[1]
+    assert "Porto" in summary and "vegetarian" in summary

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ferromem import ALL_SESSIONS, FerromemError, IndexedMemory, InvalidArgumentError, Message
+from ferromem.core import importance
 
 WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf"]
 
@@ -129,7 +130,7 @@ def test_lean_add_path_validates_like_the_general_one() -> None:
         "hello there",
         "s",
         {},
-        None,
+        importance("hello there"),  # the lean path scores importance like the general one
     )
     with pytest.raises(InvalidArgumentError, match="role"):
         mem.add_message("", "x")

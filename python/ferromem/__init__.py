@@ -24,10 +24,12 @@ from .errors import (
 from .memories.buffer import BufferMemory
 from .memories.compressed import CompressedMemory
 from .memories.dict_memory import DictMemory
+from .memories.hierarchical import HierarchicalMemory
 from .memories.indexed import IndexedMemory
 from .memories.json_file import JSONFileMemory, PersistentMemory
 from .memories.redis import RedisMemory
 from .memories.sqlite import SQLiteMemory
+from .memories.summary import SummaryMemory
 from .memories.vector import VectorMemory
 from .message import ALL_SESSIONS, Hit, Message
 
@@ -40,6 +42,7 @@ __all__ = [
     "CorruptFileError",
     "DictMemory",
     "FerromemError",
+    "HierarchicalMemory",
     "Hit",
     "IndexedMemory",
     "InvalidArgumentError",
@@ -53,6 +56,7 @@ __all__ = [
     "SQLiteMemory",
     "StorageError",
     "SummarizerError",
+    "SummaryMemory",
     "UnknownIdError",
     "VectorMemory",
     "__version__",

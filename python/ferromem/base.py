@@ -17,16 +17,23 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
+import numpy as np
+
 from . import _core
+from ._core import ImportanceScorer
 from .context import ContextBuilder
 from .errors import FerromemError, InvalidArgumentError, InvalidTypeError
 from .message import DEFAULT_SESSION, AllSessions, Hit, Message, new_message_id
 from .session_search import SessionIndexCache, keyword_search
 
-__all__ = ["MemoryBackend", "SessionScope", "TokenCounter"]
+__all__ = ["ContextSection", "ImportanceCallable", "MemoryBackend", "SessionScope", "TokenCounter"]
 
 SessionScope = str | AllSessions | None
 TokenCounter = Callable[[str], int]
+#: A user-supplied importance scorer: one score in [0, 1] per text.
+ImportanceCallable = Callable[[list[str]], Sequence[float]]
+#: A leading block of :meth:`MemoryBackend.get_context`: a title and its text or messages.
+ContextSection = tuple[str, str | Sequence[Message]]
 
 R = TypeVar("R")
 B = TypeVar("B", bound="MemoryBackend")
@@ -63,6 +70,11 @@ class MemoryBackend(ABC):
     default_context_tokens: ClassVar[int] = 2000
     #: How many search hits :meth:`get_context` considers when a query is given.
     context_search_limit: ClassVar[int] = 10
+    #: Scores ``Message.importance`` when a message arrives without one: None for the default
+    #: scorer of :func:`ferromem.core.importance`, a configured
+    #: :class:`~ferromem.core.ImportanceScorer`, or any callable ``list[str] -> list[float]``
+    #: (an LLM judging importance) returning one score in [0, 1] per text.
+    importance_scorer: ImportanceScorer | ImportanceCallable | None = None
 
     def __init__(
         self, *, session_id: str = DEFAULT_SESSION, token_counter: TokenCounter | None = None
@@ -151,9 +163,15 @@ class MemoryBackend(ABC):
         """Backend-specific entries added to :meth:`get_stats`."""
         return {}
 
-    def _context_preamble(self, sessions: list[str], query: str | None) -> list[tuple[str, str]]:
-        """Sections that lead the context (a summary, core facts): ``(title, text)`` pairs."""
+    def _context_preamble(self, sessions: list[str], query: str | None) -> list[ContextSection]:
+        """Sections that lead the context: ``(title, text)`` for a summary, or ``(title,
+        messages)`` for core facts given best first (shown in time order, not repeated among the
+        turns)."""
         return []
+
+    def _context_relevant(self, query: str, sessions: list[str]) -> list[Message]:
+        """The turns most relevant to ``query``, best first (search hits unless overridden)."""
+        return [h.message for h in self._search(query, sessions, self.context_search_limit, None)]
 
     def _after_store(self, session_id: str) -> None:  # noqa: B027 - an optional hook
         """Called after messages were added to a session (limits, summaries)."""
@@ -186,19 +204,20 @@ class MemoryBackend(ABC):
 
     def _count_tokens_many(self, texts: Sequence[str]) -> list[int]:
         if self._token_counter is None:
-            return [int(n) for n in _core.count_tokens_many(texts)]
+            counts: list[int] = _core.count_tokens_many(texts).tolist()
+            return counts
         return [self.count_tokens(t) for t in texts]
 
     def _prepare(
         self, items: Iterable[object], session_id: SessionScope, *, check_stored: bool = True
     ) -> list[Message]:
-        """Validates items into storable messages: session resolved, id and timestamp set.
+        """Validates items into storable messages: session, id, timestamp and importance set.
 
         Caller-given ids are checked against the store unless ``check_stored`` is False (an
         async backend checks them itself, without blocking)."""
         keep_own = isinstance(session_id, AllSessions)
         target = None if keep_own else self._scope(session_id)[0]
-        out: list[Message] = []
+        staged: list[tuple[Message, str, str]] = []
         seen: set[str] = set()
         for i, item in enumerate(items):
             if isinstance(item, Message):
@@ -223,10 +242,29 @@ class MemoryBackend(ABC):
             elif mid in seen or (check_stored and self._get(mid) is not None):
                 raise InvalidArgumentError(f"message id {mid!r} is already stored")
             seen.add(mid)
-            if sid is not msg.session_id or mid is not msg.id:
+            staged.append((msg, sid, mid))
+        unscored = [msg.content for msg, _, _ in staged if msg.importance is None]
+        scores = iter(self._score_importance(unscored) if unscored else ())
+        out: list[Message] = []
+        for msg, sid, mid in staged:
+            if msg.importance is None:
+                msg = _with(msg, session_id=sid, id=mid, importance=next(scores))
+            elif sid is not msg.session_id or mid is not msg.id:
                 msg = _with(msg, session_id=sid, id=mid)
             out.append(msg)
         return out
+
+    def _score_importance(self, texts: list[str]) -> list[float]:
+        """Importance of each text (in Rust, batched), for messages stored without one."""
+        scorer = self.importance_scorer
+        if scorer is not None and not isinstance(scorer, ImportanceScorer):
+            return _call_importance(scorer, texts)
+        if len(texts) == 1:
+            return [_core.importance(texts[0]) if scorer is None else scorer.score(texts[0])]
+        scores = _core.importance_many(texts) if scorer is None else scorer.score_many(texts)
+        # The core rounds to four decimals; float32 blurs that, so round the doubles back.
+        rounded: list[float] = np.round(scores.astype(np.float64), 4).tolist()
+        return rounded
 
     # ----------------------------------------------------------------- public API
     def add_message(
@@ -333,9 +371,10 @@ class MemoryBackend(ABC):
     ) -> str:
         """Prompt-ready text within ``max_tokens``: recent turns, plus relevant ones for ``query``.
 
-        Turns are role-labelled and chronological, led by any summary or core facts the memory
-        keeps. The result never exceeds the budget as counted by this memory's token counter; a
-        turn too long for the budget is cut and marked ``[truncated]``.
+        Turns are role-labelled (``role: content``) and chronological, led by any summary or
+        core facts the memory keeps (at most half the budget). The result never exceeds the
+        budget as counted by this memory's token counter; when even the newest turn does not fit
+        whole it is cut, not dropped, and ends with ``[truncated]``.
         """
         if query is not None:
             query = _check_query(query)
@@ -345,12 +384,14 @@ class MemoryBackend(ABC):
         with self._lock:
             self._check_open()
             sessions = self._scope(session_id)
-            builder = ContextBuilder(self.count_tokens, budget)
-            for title, text in self._context_preamble(sessions, query):
-                builder.add_section(title, text)
+            builder = ContextBuilder(self.count_tokens, budget, self._count_tokens_many)
+            for title, body in self._context_preamble(sessions, query):
+                if isinstance(body, str):
+                    builder.add_section(title, body)
+                else:
+                    builder.add_message_section(title, body)
             if query and query.strip():
-                hits = self._search(query, sessions, self.context_search_limit, None)
-                builder.add_relevant([h.message for h in hits])
+                builder.add_relevant(self._context_relevant(query, sessions))
             builder.add_recent(self._recent_iter(sessions))
             return builder.render()
 
@@ -549,6 +590,27 @@ class MemoryBackend(ABC):
     ) -> int:
         """Async twin of :meth:`cleanup_old_messages`."""
         return await self._in_thread(self.cleanup_old_messages, max_age_days, session_id=session_id)
+
+
+def _call_importance(scorer: ImportanceCallable, texts: list[str]) -> list[float]:
+    """Scores from a user's importance callable, checked: one float in [0, 1] per text."""
+    scores = list(scorer(list(texts)))
+    if len(scores) != len(texts):
+        raise InvalidArgumentError(
+            f"importance_scorer returned {len(scores)} scores for {len(texts)} texts"
+        )
+    out: list[float] = []
+    for i, x in enumerate(scores):
+        if isinstance(x, bool) or not isinstance(x, (int, float)):
+            raise InvalidTypeError(
+                f"importance_scorer returned {type(x).__name__} for text {i}, not a float"
+            )
+        if not 0.0 <= x <= 1.0:
+            raise InvalidArgumentError(
+                f"importance_scorer returned {x!r} for text {i}, not in [0, 1]"
+            )
+        out.append(float(x))
+    return out
 
 
 def _chrono_key(m: Message) -> tuple[float, str]:

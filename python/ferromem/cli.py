@@ -12,8 +12,10 @@ from typing import Any
 
 from . import __version__, core
 from .memories.buffer import BufferMemory
-from .memories.dict_memory import DictMemory
+from .memories.hierarchical import HierarchicalMemory
+from .memories.indexed import IndexedMemory
 from .memories.json_file import JSONFileMemory
+from .memories.summary import SummaryMemory
 from .message import ALL_SESSIONS, Message
 
 __all__ = ["load_sample", "main"]
@@ -36,11 +38,13 @@ def _section(title: str) -> None:
 
 
 def demo() -> None:
-    """A short tour: ingest, search, context within a budget, stats, persistence."""
+    """A short tour: ingest, search, context within a budget, tiers, summary, stats, persistence."""
     messages = load_sample()
+    maya = [m for m in messages if m.session_id == "maya"]
     print(f"ferromem {__version__}: {len(messages)} sample messages in 2 sessions")
 
-    memory = DictMemory(max_messages=1000, session_id="maya")
+    # The embedded default: the dict store with the Rust keyword index.
+    memory = IndexedMemory(session_id="maya")
     memory.add_messages(messages, session_id=ALL_SESSIONS)
 
     _section("search (session 'maya' only)")
@@ -52,11 +56,25 @@ def demo() -> None:
     _section("get_context('who is my manager', max_tokens=80)")
     print(memory.get_context("who is my manager", max_tokens=80))
 
+    _section("importance (Rust): what is worth keeping")
+    for m in sorted(memory.get_messages(), key=lambda m: -(m.importance or 0.0))[:3]:
+        print(f"  {m.importance:.2f}  {m.content}")
+
+    _section("HierarchicalMemory: core facts lead the context")
+    tiers = HierarchicalMemory(session_id="maya")
+    tiers.add_messages(maya)
+    print(tiers.get_context("what should I prepare for the review", max_tokens=120))
+
+    _section("SummaryMemory: built-in extractive summary (no LLM)")
+    summary = SummaryMemory(summarize_after=5, session_id="maya")
+    summary.add_messages(maya)
+    print(summary.get_summary())
+
     _section("BufferMemory(max_tokens=60): the oldest turns drop out first")
     buffer = BufferMemory(max_tokens=60, session_id="maya")
-    buffer.add_messages([m for m in messages if m.session_id == "maya"])
+    buffer.add_messages(maya)
     kept = buffer.get_messages()
-    print(f"kept {len(kept)} of 26 turns, {buffer.buffered_tokens()} tokens; oldest kept:")
+    print(f"kept {len(kept)} of {len(maya)} turns, {buffer.buffered_tokens()} tokens; oldest kept:")
     print(f"  {kept[0].role}: {kept[0].content}")
 
     _section("stats")

@@ -5,23 +5,31 @@ from __future__ import annotations
 from ._core import (
     BlockStore,
     HnswIndex,
+    ImportanceScorer,
     KeywordIndex,
     compress,
     count_tokens,
     count_tokens_many,
     decompress,
     hash_embed,
+    importance,
+    importance_many,
+    summarize,
     train_dictionary,
 )
 
 __all__ = [
     "BlockStore",
     "HnswIndex",
+    "ImportanceScorer",
     "KeywordIndex",
     "compress",
     "count_tokens",
     "count_tokens_many",
     "decompress",
     "hash_embed",
+    "importance",
+    "importance_many",
+    "summarize",
     "train_dictionary",
 ]

@@ -29,6 +29,8 @@ BACKENDS: dict[str, Callable[[Path], Factory]] = {
     "dict": lambda d: lambda **kw: ferromem.DictMemory(max_messages=100_000, **kw),
     "buffer": lambda d: lambda **kw: ferromem.BufferMemory(max_tokens=1_000_000, **kw),
     "jsonfile": lambda d: lambda **kw: ferromem.JSONFileMemory(d / "memory.json", **kw),
+    "summary": lambda d: lambda **kw: ferromem.SummaryMemory(summarize_after=50, **kw),
+    "hierarchical": lambda d: lambda **kw: ferromem.HierarchicalMemory(**kw),
     "indexed": lambda d: lambda **kw: ferromem.IndexedMemory(**kw),
     "vector": lambda d: lambda **kw: ferromem.VectorMemory(**kw),
     "vector-hybrid": lambda d: lambda **kw: ferromem.VectorMemory(hybrid=True, **kw),

@@ -62,6 +62,17 @@ def test_message_objects_dicts_and_fields_round_trip(memory):
     assert Message.from_dict(first.to_dict()) == first
 
 
+def test_importance_is_filled_when_missing_and_kept_when_given(memory):
+    memory.add_message("user", "Remember that my name is Alice.")
+    memory.add_messages([Message("user", "ok"), Message("user", "hi", importance=0.25)])
+    got = [m.importance for m in memory.get_messages()]
+    assert got == [
+        ferromem.core.importance("Remember that my name is Alice."),
+        ferromem.core.importance("ok"),
+        0.25,
+    ]
+
+
 def test_chronological_by_timestamp_not_insertion(memory):
     now = time.time()
     memory.add_message("user", "later", timestamp=now)

@@ -7,8 +7,8 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from .._core import KeywordIndex
-from ..base import SessionScope, TokenCounter, _check_limit, _check_query
-from ..context import ContextBuilder
+from .._core import importance as _importance
+from ..base import SessionScope, TokenCounter
 from ..errors import InvalidArgumentError, InvalidTypeError
 from ..message import DEFAULT_SESSION, Hit, Message, new_message_id
 from .in_memory import InMemoryBackend
@@ -149,7 +149,13 @@ class IndexedMemory(InMemoryBackend):
             _set(msg, "session_id", sid)
             _set(msg, "metadata", {})
             _set(msg, "timestamp", time.time())
-            _set(msg, "importance", None)
+            _set(
+                msg,
+                "importance",
+                _importance(content)
+                if self.importance_scorer is None
+                else self._score_importance([content])[0],
+            )
             _set(msg, "id", mid)
             session = self._sessions.get(sid)
             if session is None:
@@ -249,31 +255,10 @@ class IndexedMemory(InMemoryBackend):
         return self._index.topics
 
     # ------------------------------------------------------------- context
-    def get_context(
-        self,
-        query: str | None = None,
-        *,
-        session_id: SessionScope = None,
-        max_tokens: int | None = None,
-    ) -> str:
-        """Prompt-ready text within ``max_tokens``: the turns relevant to ``query``, each with
-        its neighbouring turns, plus recent turns, all in chronological order."""
-        if query is None or not isinstance(query, str) or not query.strip():
-            return super().get_context(query, session_id=session_id, max_tokens=max_tokens)
-        query = _check_query(query)
-        budget = _check_limit(max_tokens, "max_tokens")
-        if budget is None:
-            budget = self._default_budget()
-        with self._lock:
-            self._check_open()
-            sessions = self._scope(session_id)
-            builder = ContextBuilder(self.count_tokens, budget)
-            for title, text in self._context_preamble(sessions, query):
-                builder.add_section(title, text)
-            hits = self._search(query, sessions, self.context_search_limit, None)
-            builder.add_relevant(self._with_neighbours([h.message for h in hits]))
-            builder.add_recent(self._recent_iter(sessions))
-            return builder.render()
+    def _context_relevant(self, query: str, sessions: list[str]) -> list[Message]:
+        """The turns relevant to ``query``, each with its neighbouring turns (the base class
+        then adds recent turns and renders everything in chronological order)."""
+        return self._with_neighbours(super()._context_relevant(query, sessions))
 
     def _with_neighbours(self, hits: list[Message]) -> list[Message]:
         """Each hit followed by the turns around it in its session, nearest first."""

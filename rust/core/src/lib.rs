@@ -8,9 +8,11 @@ pub mod compress;
 pub mod embed;
 pub mod error;
 pub mod hnsw;
+pub mod importance;
 pub mod keyword;
 pub mod snapshot;
 pub mod stem;
+pub mod summary;
 pub mod text;
 pub mod tokens;
 

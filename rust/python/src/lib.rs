@@ -10,7 +10,9 @@ mod convert;
 mod embed;
 mod errors;
 mod hnsw;
+mod importance;
 mod keyword;
+mod summary;
 mod tokens;
 
 #[pymodule]
@@ -20,6 +22,8 @@ fn ferromem_core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     tokens::register(m)?;
     hnsw::register(m)?;
     embed::register(m)?;
+    importance::register(m)?;
+    summary::register(m)?;
     compress::register(m)?;
     keyword::register(m)?;
     Ok(())
