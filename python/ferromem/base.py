@@ -24,7 +24,7 @@ from ._core import ImportanceScorer
 from .context import ContextBuilder
 from .errors import FerromemError, InvalidArgumentError, InvalidTypeError
 from .message import DEFAULT_SESSION, AllSessions, Hit, Message, new_message_id
-from .session_search import SessionIndexCache, keyword_search
+from .session_search import SessionIndexCache, keyword_search, matches_filters
 
 __all__ = ["ContextSection", "ImportanceCallable", "MemoryBackend", "SessionScope", "TokenCounter"]
 
@@ -143,7 +143,7 @@ class MemoryBackend(ABC):
                 return self._index_cache.search(sid, version, lambda: self._load(sid), query, limit)
         candidates = [m for sid in sessions for m in self._load(sid)]
         if filters:
-            candidates = [m for m in candidates if _matches(m, filters)]
+            candidates = [m for m in candidates if matches_filters(m, filters)]
         return keyword_search(query, candidates, limit)
 
     def _session_version(self, session_id: str) -> Hashable | None:
@@ -619,11 +619,6 @@ def _chrono_key(m: Message) -> tuple[float, str]:
 
 def _is_sorted(msgs: list[Message]) -> bool:
     return all(msgs[i].timestamp <= msgs[i + 1].timestamp for i in range(len(msgs) - 1))
-
-
-def _matches(message: Message, filters: Mapping[str, Any]) -> bool:
-    meta = message.metadata
-    return all(key in meta and meta[key] == value for key, value in filters.items())
 
 
 def _with(message: Message, **changes: Any) -> Message:

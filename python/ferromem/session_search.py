@@ -4,12 +4,52 @@ the messages a search may see, optionally cached per session while the session i
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from ._core import KeywordIndex
 from .message import Hit, Message
 
-__all__ = ["SessionIndexCache", "index_text", "keyword_search"]
+__all__ = ["SessionIndexCache", "index_text", "keyword_search", "matches_filters", "top_hits"]
+
+
+def matches_filters(message: Message, filters: Mapping[str, Any]) -> bool:
+    """True when the message's metadata holds every key of ``filters`` with an equal value."""
+    meta = message.metadata
+    return all(key in meta and meta[key] == value for key, value in filters.items())
+
+
+def top_hits(
+    search: Callable[[int], tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]],
+    resolve: Callable[[int], Message | None],
+    limit: int,
+    filters: Mapping[str, Any] | None,
+    sessions: set[str] | None,
+) -> list[Hit]:
+    """The best ``limit`` hits of an index search whose keys ``resolve`` maps to messages.
+
+    ``search(k)`` returns the index's top ``k`` keys and scores. While ``sessions`` or
+    ``filters`` reject hits, the search is repeated with a larger ``k`` until ``limit`` hits
+    pass or the index has nothing more to give."""
+    k = limit if not filters and sessions is None else max(4 * limit, 64)
+    while True:
+        keys, scores = search(k)
+        hits: list[Hit] = []
+        for key, score in zip(keys.tolist(), scores.tolist(), strict=True):
+            m = resolve(key)
+            if m is None or (sessions is not None and m.session_id not in sessions):
+                continue
+            if filters and not matches_filters(m, filters):
+                continue
+            hits.append(Hit(m, score))
+            if len(hits) == limit:
+                return hits
+        if len(keys) < k:
+            return hits
+        k *= 4
 
 
 def index_text(m: Message) -> str:

@@ -11,7 +11,7 @@ from itertools import islice
 from typing import Any, ClassVar
 
 from .._core import BlockStore, KeywordIndex, train_dictionary
-from ..base import MemoryBackend, SessionScope, TokenCounter, _matches
+from ..base import MemoryBackend, SessionScope, TokenCounter
 from ..errors import (
     CorruptDataError,
     InvalidArgumentError,
@@ -19,6 +19,7 @@ from ..errors import (
     MemoryLimitError,
 )
 from ..message import DEFAULT_SESSION, AllSessions, Hit, Message
+from ..session_search import top_hits
 
 __all__ = ["CompressedMemory"]
 
@@ -459,22 +460,13 @@ class CompressedMemory(MemoryBackend):
             return []
         group = sessions[0] if len(sessions) == 1 else None
         wanted = None if group is not None else set(sessions)
-        k = limit if not filters and wanted is None else max(4 * limit, 64)
-        while True:
-            keys, scores = self._index.search(query, k, group=group)
-            hits: list[Hit] = []
-            for key, score in zip(keys.tolist(), scores.tolist(), strict=True):
-                m = self._resolve(key)
-                if m is None or (wanted is not None and m.session_id not in wanted):
-                    continue
-                if filters and not _matches(m, filters):
-                    continue
-                hits.append(Hit(m, score))
-                if len(hits) == limit:
-                    return hits
-            if len(keys) < k:
-                return hits
-            k *= 4
+        return top_hits(
+            lambda k: self._index.search(query, k, group=group),
+            self._resolve,
+            limit,
+            filters,
+            wanted,
+        )
 
     def _resolve(self, key: int) -> Message | None:
         m = self._plain_by_key.get(key)

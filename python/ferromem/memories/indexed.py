@@ -11,6 +11,7 @@ from .._core import importance as _importance
 from ..base import SessionScope, TokenCounter
 from ..errors import InvalidArgumentError, InvalidTypeError
 from ..message import DEFAULT_SESSION, Hit, Message, new_message_id
+from ..session_search import top_hits
 from .in_memory import InMemoryBackend
 
 __all__ = ["IndexedMemory"]
@@ -201,27 +202,15 @@ class IndexedMemory(InMemoryBackend):
         sessions: set[str] | None,
     ) -> list[Hit]:
         """Top ``limit`` in one group (or all), over-fetching while filters reject hits."""
-        k = limit if not filters and sessions is None else max(4 * limit, 64)
-        while True:
-            keys, scores = self._index.search(
+        return top_hits(
+            lambda k: self._index.search(
                 query, k, group=group, neighbour_weights=self.neighbour_weights
-            )
-            by_key = self._by_key
-            hits: list[Hit] = []
-            for key, score in zip(keys.tolist(), scores.tolist(), strict=True):
-                m = by_key[key]
-                if m is None:  # the index never returns deleted keys; be safe regardless
-                    continue
-                if sessions is not None and m.session_id not in sessions:
-                    continue
-                if filters and not _matches(m, filters):
-                    continue
-                hits.append(Hit(m, score))
-                if len(hits) == limit:
-                    return hits
-            if len(keys) < k:
-                return hits
-            k *= 4
+            ),
+            self._by_key.__getitem__,
+            limit,
+            filters,
+            sessions,
+        )
 
     def search_topics(
         self, topic: str, *, session_id: SessionScope = None, limit: int | None = None
@@ -295,8 +284,3 @@ class IndexedMemory(InMemoryBackend):
             "indexed_messages": len(self._index),
             "index_bytes": self._index.memory_bytes(),
         }
-
-
-def _matches(message: Message, filters: Mapping[str, Any]) -> bool:
-    meta = message.metadata
-    return all(key in meta and meta[key] == value for key, value in filters.items())
