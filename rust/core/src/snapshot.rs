@@ -90,6 +90,24 @@ pub fn read_checked(path: &Path, magic: &[u8; 8], version: u32) -> Result<Vec<u8
     Ok(bytes[HEADER_LEN..split].to_vec())
 }
 
+/// Reads `path` with [`read_checked`] and decodes its body with `decode`; a body that does not
+/// decode is reported as [`Error::CorruptFile`] naming the file, like any other damage.
+pub fn load_checked<T>(
+    path: &Path,
+    magic: &[u8; 8],
+    version: u32,
+    decode: impl FnOnce(&[u8]) -> Result<T>,
+) -> Result<T> {
+    let body = read_checked(path, magic, version)?;
+    decode(&body).map_err(|e| Error::CorruptFile {
+        path: path.to_path_buf(),
+        reason: match e {
+            Error::CorruptData(r) | Error::InvalidArgument(r) => r,
+            other => other.to_string(),
+        },
+    })
+}
+
 /// Appends little-endian values to a byte buffer.
 #[derive(Default)]
 pub struct Writer {

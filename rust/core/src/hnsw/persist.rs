@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 use super::distance::Metric;
 use super::{Entry, HnswIndex, MAX_LEVEL, NONE};
 use crate::error::{Error, Result};
-use crate::snapshot::{read_checked, write_atomic, Reader, Writer};
+use crate::snapshot::{load_checked, write_atomic, Reader, Writer};
 
 const MAGIC: &[u8; 8] = b"FMHNSW\0\x01";
 const VERSION: u32 = 1;
@@ -68,14 +68,7 @@ impl HnswIndex {
     /// Loads an index written by [`HnswIndex::save`], checking every structural invariant, so
     /// a damaged file is refused with [`Error::CorruptFile`] rather than searched.
     pub fn load(path: &Path) -> Result<Self> {
-        let body = read_checked(path, MAGIC, VERSION)?;
-        Self::decode(&body).map_err(|e| Error::CorruptFile {
-            path: path.to_path_buf(),
-            reason: match e {
-                Error::CorruptData(r) | Error::InvalidArgument(r) => r,
-                other => other.to_string(),
-            },
-        })
+        load_checked(path, MAGIC, VERSION, Self::decode)
     }
 
     fn decode(body: &[u8]) -> Result<Self> {

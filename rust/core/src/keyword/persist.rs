@@ -9,7 +9,7 @@ use rustc_hash::FxHashMap;
 use super::postings::Postings;
 use super::{tf_bucket, KeywordIndex, Params, Scoring, NO_GROUP, TF_BUCKETS};
 use crate::error::{Error, Result};
-use crate::snapshot::{read_checked, write_atomic, Reader, Writer};
+use crate::snapshot::{load_checked, write_atomic, Reader, Writer};
 use crate::text::Analyzer;
 
 const MAGIC: &[u8; 8] = b"FMKWIDX\0";
@@ -77,14 +77,7 @@ impl KeywordIndex {
 
     /// Reads an index written by [`KeywordIndex::save`]; any damage is a `CorruptFile` error.
     pub fn load(path: &Path) -> Result<Self> {
-        let body = read_checked(path, MAGIC, VERSION)?;
-        Self::decode(&body).map_err(|e| Error::CorruptFile {
-            path: path.to_path_buf(),
-            reason: match e {
-                Error::CorruptData(m) | Error::InvalidArgument(m) => m,
-                other => other.to_string(),
-            },
-        })
+        load_checked(path, MAGIC, VERSION, Self::decode)
     }
 
     fn decode(body: &[u8]) -> Result<Self> {
