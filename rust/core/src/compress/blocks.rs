@@ -4,7 +4,7 @@
 //! A block is one standard frame of the store's codec over a columnar body (columns compress
 //! better than rows: ids beside ids, timestamps beside timestamps):
 //!
-//! `n: u32 | planar ids: u8 | keys, timestamps, importances: deltas, 8 byte planes each |`
+//! `n: u32 | planar ids: u8 | keys, timestamps: deltas, packed importances: 8 byte planes each |`
 //! `lengths of ids, roles, metadata, contents: 4 byte planes of n each | ids | roles | metadata | contents`
 //!
 //! Each key (the caller's number for a message, e.g. its keyword-index id) maps to
@@ -470,7 +470,9 @@ fn encode(records: &[Record<'_>]) -> Vec<u8> {
     out.push(u8::from(planar_ids));
     put_planes(&mut out, deltas(records.iter().map(|r| r.key)), 8);
     put_planes(&mut out, deltas(records.iter().map(|r| r.timestamp.to_bits())), 8);
-    put_planes(&mut out, deltas(records.iter().map(|r| r.importance.to_bits())), 8);
+    // Importances are not delta-coded: neighbouring scores are unrelated, and packed scores
+    // (see `pack_importance`) already leave only their two low byte planes non-constant.
+    put_planes(&mut out, records.iter().map(|r| pack_importance(r.importance)), 8);
     for c in 0..STRING_COLUMNS {
         put_planes(&mut out, records.iter().map(move |r| columns(r)[c].len() as u64), 4);
     }
@@ -556,13 +558,72 @@ fn decode_slot(body: &[u8], slot: usize) -> std::result::Result<OwnedRecord, Str
         content,
         metadata,
         timestamp: f64::from_bits(number(1)),
-        importance: f64::from_bits(number(2)),
+        importance: unpack_importance(
+            get_planar(body, HEADER + 2 * n * 8, n, 8, slot).unwrap_or(0),
+        ),
     })
+}
+
+/// Marks a packed importance: the sign and exponent bits of a negative quiet NaN, a pattern no
+/// stored value has once NaNs are canonical.
+const DECIMAL_TAG: u64 = 0xFFF8_0000_0000_0000;
+
+/// Importance scores are rounded to four decimals (`k / 10000`); such a value is stored as
+/// `DECIMAL_TAG | k`, whose deltas are small and compress away, where its raw bits would not.
+/// Any other value keeps its exact bits (NaN, the "no score" mark, in canonical form).
+fn pack_importance(x: f64) -> u64 {
+    if x.is_nan() {
+        return f64::NAN.to_bits();
+    }
+    let k = (x * 10_000.0).round();
+    if (0.0..2f64.powi(48)).contains(&k) {
+        // Only when unpacking gives back the very same bits (not for -0.0, say).
+        let packed = DECIMAL_TAG | k as u64;
+        if unpack_importance(packed).to_bits() == x.to_bits() {
+            return packed;
+        }
+    }
+    x.to_bits()
+}
+
+/// The inverse of [`pack_importance`].
+fn unpack_importance(bits: u64) -> f64 {
+    if bits & DECIMAL_TAG == DECIMAL_TAG {
+        return (bits & !DECIMAL_TAG) as f64 / 10_000.0;
+    }
+    f64::from_bits(bits)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn importance_packing_is_lossless_and_packs_decimals_small() {
+        let values = [
+            0.0,
+            0.3,
+            0.8523,
+            1.0,
+            0.1 + 0.2,
+            0.123456789,
+            -0.5,
+            1e300,
+            f64::INFINITY,
+            f64::MIN_POSITIVE,
+            5e-324,
+            -0.0,
+        ];
+        for x in values {
+            assert_eq!(unpack_importance(pack_importance(x)).to_bits(), x.to_bits(), "{x}");
+        }
+        assert!(unpack_importance(pack_importance(f64::NAN)).is_nan());
+        assert!(unpack_importance(pack_importance(-f64::NAN)).is_nan());
+        for k in [0u64, 1, 3000, 8523, 10_000] {
+            let packed = pack_importance(k as f64 / 10_000.0);
+            assert_eq!(packed, DECIMAL_TAG | k);
+        }
+    }
 
     #[test]
     fn an_id_that_shares_a_hash_with_a_stored_one_is_not_found() {
