@@ -23,7 +23,7 @@ from . import _core
 from ._core import ImportanceScorer
 from .context import ContextBuilder
 from .errors import FerromemError, InvalidArgumentError, InvalidTypeError
-from .message import DEFAULT_SESSION, AllSessions, Hit, Message, new_message_id
+from .message import DEFAULT_SESSION, AllSessions, Hit, Message, chrono_key, new_message_id
 from .session_search import SessionIndexCache, keyword_search, matches_filters
 
 __all__ = ["ContextSection", "ImportanceCallable", "MemoryBackend", "SessionScope", "TokenCounter"]
@@ -47,6 +47,39 @@ def _check_limit(value: object, name: str, *, allow_none: bool = True) -> int | 
     if value < 0:
         raise InvalidArgumentError(f"{name} must be >= 0, got {value}")
     return value
+
+
+def _check_age(max_age_days: object) -> float:
+    if isinstance(max_age_days, bool) or not isinstance(max_age_days, (int, float)):
+        raise InvalidTypeError(f"max_age_days must be a number, not {type(max_age_days).__name__}")
+    if not max_age_days >= 0 or math.isinf(max_age_days):
+        raise InvalidArgumentError(f"max_age_days must be finite and >= 0, got {max_age_days}")
+    return float(max_age_days)
+
+
+def _check_batch(messages: object) -> None:
+    if isinstance(messages, (str, bytes, Message, Mapping)) or messages is None:
+        raise InvalidTypeError(
+            f"messages must be a list of Message or dict, not {type(messages).__name__}"
+        )
+
+
+def _message_from_args(
+    message_or_role: Message | str | None, content: str | None, fields: dict[str, Any]
+) -> tuple[Message, SessionScope]:
+    """The message and target session of an ``add_message(...)`` call (validated)."""
+    if isinstance(message_or_role, Message):
+        if content is not None or fields:
+            raise InvalidArgumentError(
+                "pass either a Message, or role and content with fields, not both"
+            )
+        return message_or_role, None
+    if message_or_role is None:
+        raise InvalidTypeError("message must be a Message or a role str, not None")
+    if content is None:
+        raise InvalidTypeError("content must be str, not None")
+    session_id = fields.pop("session_id", None)
+    return Message(message_or_role, content, **fields), session_id
 
 
 def _check_query(query: object) -> str:
@@ -275,18 +308,7 @@ class MemoryBackend(ABC):
         Takes a :class:`Message`, or ``role, content`` plus any Message field as keywords
         (``session_id``, ``metadata``, ``timestamp``, ``importance``, ``id``).
         """
-        if isinstance(message_or_role, Message):
-            if content is not None or fields:
-                raise InvalidArgumentError(
-                    "pass either a Message, or role and content with fields, not both"
-                )
-            return self.add_messages([message_or_role])[0]
-        if message_or_role is None:
-            raise InvalidTypeError("message must be a Message or a role str, not None")
-        if content is None:
-            raise InvalidTypeError("content must be str, not None")
-        session_id = fields.pop("session_id", None)
-        msg = Message(message_or_role, content, **fields)
+        msg, session_id = _message_from_args(message_or_role, content, fields)
         return self.add_messages([msg], session_id=session_id)[0]
 
     def add_messages(
@@ -298,10 +320,7 @@ class MemoryBackend(ABC):
         different session is refused unless ``session_id=ALL_SESSIONS``, which keeps each item's
         own session.
         """
-        if isinstance(messages, (str, bytes, Message, Mapping)) or messages is None:
-            raise InvalidTypeError(
-                f"messages must be a list of Message or dict, not {type(messages).__name__}"
-            )
+        _check_batch(messages)
         with self._lock:
             self._check_open()
             prepared = self._prepare(messages, session_id)
@@ -322,7 +341,7 @@ class MemoryBackend(ABC):
             sessions = self._scope(session_id)
             msgs = [m for sid in sessions for m in self._load(sid)]
         if len(sessions) > 1 or not _is_sorted(msgs):
-            msgs.sort(key=_chrono_key)
+            msgs.sort(key=chrono_key)
         if n is not None:
             msgs = msgs[-n:] if n else []
         return msgs
@@ -402,7 +421,7 @@ class MemoryBackend(ABC):
         """Messages newest first, for filling the context with recent turns."""
         msgs = [m for sid in sessions for m in self._load(sid)]
         if len(sessions) > 1 or not _is_sorted(msgs):
-            msgs.sort(key=_chrono_key)
+            msgs.sort(key=chrono_key)
         return reversed(msgs)
 
     def delete_message(self, id: str, *, session_id: SessionScope = None) -> bool:
@@ -472,13 +491,7 @@ class MemoryBackend(ABC):
     def cleanup_old_messages(self, max_age_days: float, *, session_id: SessionScope = None) -> int:
         """Removes messages older than ``max_age_days`` from the bound session (or
         ``session_id``; ``ALL_SESSIONS`` for every session). Returns how many were removed."""
-        if isinstance(max_age_days, bool) or not isinstance(max_age_days, (int, float)):
-            raise InvalidTypeError(
-                f"max_age_days must be a number, not {type(max_age_days).__name__}"
-            )
-        if not max_age_days >= 0 or math.isinf(max_age_days):
-            raise InvalidArgumentError(f"max_age_days must be finite and >= 0, got {max_age_days}")
-        cutoff = time.time() - max_age_days * 86400.0
+        cutoff = time.time() - _check_age(max_age_days) * 86400.0
         removed = 0
         with self._lock:
             self._check_open()
@@ -611,10 +624,6 @@ def _call_importance(scorer: ImportanceCallable, texts: list[str]) -> list[float
             )
         out.append(float(x))
     return out
-
-
-def _chrono_key(m: Message) -> tuple[float, str]:
-    return (m.timestamp, m.id or "")
 
 
 def _is_sorted(msgs: list[Message]) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 
-from .message import Message
+from .message import Message, chrono_key
 
 __all__ = ["SECTION_SHARE", "TRUNCATED_MARKER", "ContextBuilder"]
 
@@ -108,7 +108,7 @@ class ContextBuilder:
                 break
         if not chosen:
             return
-        chosen.sort(key=lambda t: (t[0].timestamp, t[0].id or ""))
+        chosen.sort(key=lambda t: chrono_key(t[0]))
         body = "\n".join(line for _, line in chosen)
         block = f"{header}\n{body}" if header else body
         self.sections.append(block)
@@ -175,7 +175,7 @@ class ContextBuilder:
         """The final text, chronological turns after the sections, within the budget."""
         turns = sorted(
             (t for t in self.turns.values() if t[0].id is None or t[0].id not in self._shown),
-            key=lambda t: (t[0].timestamp, t[0].id or ""),
+            key=lambda t: chrono_key(t[0]),
         )
         lines = [line for _, line in turns]
         blocks = list(self.sections)

@@ -14,7 +14,15 @@ from typing import Any, Final
 
 from .errors import InvalidArgumentError, InvalidTypeError
 
-__all__ = ["ALL_SESSIONS", "DEFAULT_SESSION", "AllSessions", "Hit", "Message", "new_message_id"]
+__all__ = [
+    "ALL_SESSIONS",
+    "DEFAULT_SESSION",
+    "AllSessions",
+    "Hit",
+    "Message",
+    "chrono_key",
+    "new_message_id",
+]
 
 DEFAULT_SESSION: Final = "default"
 
@@ -198,6 +206,11 @@ class Message:
             f"Message(role={self.role!r}, content={text!r}, session_id={self.session_id!r}, "
             f"id={self.id!r})"
         )
+
+
+def chrono_key(m: Message) -> tuple[float, str]:
+    """The order every memory lists messages in: by timestamp, then by id (creation order)."""
+    return (m.timestamp, m.id or "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from typing import Any
 from .._core import ImportanceScorer, KeywordIndex
 from ..base import ContextSection, ImportanceCallable, SessionScope, TokenCounter
 from ..errors import InvalidArgumentError, InvalidTypeError
-from ..message import DEFAULT_SESSION, Hit, Message
+from ..message import DEFAULT_SESSION, Hit, Message, chrono_key
 from .dict_memory import check_positive_int
 from .in_memory import InMemoryBackend
 
@@ -27,10 +27,6 @@ def _check_threshold(value: object, name: str) -> float:
     if math.isnan(value) or not 0.0 <= value <= 1.0:
         raise InvalidArgumentError(f"{name} must be in [0, 1], got {value!r}")
     return float(value)
-
-
-def _chrono(m: Message) -> tuple[float, str]:
-    return (m.timestamp, m.id or "")
 
 
 class HierarchicalMemory(InMemoryBackend):
@@ -100,7 +96,7 @@ class HierarchicalMemory(InMemoryBackend):
         for m in messages:
             assert m.id is not None
             sid = m.session_id
-            at = _chrono(m)
+            at = chrono_key(m)
             newest = self._newest.get(sid)
             if newest is not None and at < newest:
                 self._unordered.add(sid)
@@ -164,14 +160,14 @@ class HierarchicalMemory(InMemoryBackend):
         if not session:
             return []
         if session_id in self._unordered:
-            return heapq.nlargest(self.short_term_size, session.values(), key=_chrono)
+            return heapq.nlargest(self.short_term_size, session.values(), key=chrono_key)
         return list(islice(reversed(session.values()), self.short_term_size))
 
     def _tier(self, name: str, session_id: str) -> list[Message]:
         if name == "short_term":
             return self._short_term(session_id)[::-1]
         table = self._medium if name == "medium_term" else self._long
-        return sorted(table.get(session_id, {}).values(), key=_chrono)
+        return sorted(table.get(session_id, {}).values(), key=chrono_key)
 
     def get_tier(self, tier: str, session_id: SessionScope = None) -> list[Message]:
         """The turns of one tier (``"short_term"``, ``"medium_term"`` or ``"long_term"``) of the
@@ -181,7 +177,7 @@ class HierarchicalMemory(InMemoryBackend):
         with self._lock:
             self._check_open()
             msgs = [m for sid in self._scope(session_id) for m in self._tier(tier, sid)]
-        msgs.sort(key=_chrono)
+        msgs.sort(key=chrono_key)
         return msgs
 
     # ----------------------------------------------------------------- context
@@ -190,7 +186,7 @@ class HierarchicalMemory(InMemoryBackend):
         if not core:
             return []
         # Most important first, then the newest: what the section keeps when space runs out.
-        core.sort(key=lambda m: (m.importance or 0.0, *_chrono(m)), reverse=True)
+        core.sort(key=lambda m: (m.importance or 0.0, *chrono_key(m)), reverse=True)
         return [("Core knowledge", core)]
 
     def _ranked(
@@ -246,7 +242,7 @@ class HierarchicalMemory(InMemoryBackend):
         if len(sessions) == 1:
             return self._short_term(sessions[0])
         recent = [m for sid in sessions for m in self._short_term(sid)]
-        return heapq.nlargest(self.short_term_size, recent, key=_chrono)
+        return heapq.nlargest(self.short_term_size, recent, key=chrono_key)
 
     # ----------------------------------------------------------------- stats
     def get_session_stats(self, session_id: SessionScope = None) -> dict[str, Any]:

@@ -8,9 +8,9 @@ from typing import Any
 
 from .._core import KeywordIndex
 from .._core import importance as _importance
-from ..base import SessionScope, TokenCounter
+from ..base import SessionScope, TokenCounter, _check_limit
 from ..errors import InvalidArgumentError, InvalidTypeError
-from ..message import DEFAULT_SESSION, Hit, Message, new_message_id
+from ..message import DEFAULT_SESSION, Hit, Message, chrono_key, new_message_id
 from ..session_search import top_hits
 from .in_memory import InMemoryBackend
 
@@ -219,10 +219,7 @@ class IndexedMemory(InMemoryBackend):
         newest."""
         if not isinstance(topic, str):
             raise InvalidTypeError(f"topic must be str, not {type(topic).__name__}")
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
-            raise InvalidTypeError(f"limit must be an int, not {type(limit).__name__}")
-        if limit is not None and limit < 0:
-            raise InvalidArgumentError(f"limit must be >= 0, got {limit}")
+        limit = _check_limit(limit, "limit")
         with self._lock:
             self._check_open()
             self._flush()
@@ -233,7 +230,7 @@ class IndexedMemory(InMemoryBackend):
                 for k in self._index.topic_ids(topic, group=sid).tolist()
                 if (m := by_key[k]) is not None
             ]
-        msgs.sort(key=lambda m: (m.timestamp, m.id or ""))
+        msgs.sort(key=chrono_key)
         if limit is not None:
             msgs = msgs[-limit:] if limit else []
         return msgs

@@ -7,9 +7,17 @@ import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ..base import MemoryBackend, SessionScope, TokenCounter
+from ..base import (
+    MemoryBackend,
+    SessionScope,
+    TokenCounter,
+    _check_age,
+    _check_batch,
+    _check_limit,
+    _message_from_args,
+)
 from ..errors import BackendUnavailableError, InvalidArgumentError, InvalidTypeError, StorageError
-from ..message import DEFAULT_SESSION, AllSessions, Message
+from ..message import DEFAULT_SESSION, AllSessions, Message, chrono_key
 from .dict_memory import check_positive_int
 from .redis_keys import RedisKeys, decode_record, encode_record
 
@@ -281,10 +289,7 @@ class RedisMemory(MemoryBackend):
         self, messages: Iterable[Message | Mapping[str, Any]], *, session_id: SessionScope = None
     ) -> list[str]:
         """Async twin of :meth:`add_messages`, on the asyncio client."""
-        if isinstance(messages, (str, bytes, Message, Mapping)) or messages is None:
-            raise InvalidTypeError(
-                f"messages must be a list of Message or dict, not {type(messages).__name__}"
-            )
+        _check_batch(messages)
         self._check_open()
         prepared = self._prepare(list(messages), session_id, check_stored=False)
         if not prepared:
@@ -304,35 +309,21 @@ class RedisMemory(MemoryBackend):
         self, message_or_role: Message | str, content: str | None = None, **fields: Any
     ) -> str:
         """Async twin of :meth:`add_message`, on the asyncio client."""
-        if isinstance(message_or_role, Message):
-            if content is not None or fields:
-                raise InvalidArgumentError(
-                    "pass either a Message, or role and content with fields, not both"
-                )
-            return (await self.aadd_messages([message_or_role]))[0]
-        if message_or_role is None:
-            raise InvalidTypeError("message must be a Message or a role str, not None")
-        if content is None:
-            raise InvalidTypeError("content must be str, not None")
-        session_id = fields.pop("session_id", None)
-        msg = Message(message_or_role, content, **fields)
+        msg, session_id = _message_from_args(message_or_role, content, fields)
         return (await self.aadd_messages([msg], session_id=session_id))[0]
 
     async def aget_messages(
         self, session_id: SessionScope = None, limit: int | None = None
     ) -> list[Message]:
         """Async twin of :meth:`get_messages`, on the asyncio client."""
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)):
-            raise InvalidTypeError(f"limit must be an int, not {type(limit).__name__}")
-        if limit is not None and limit < 0:
-            raise InvalidArgumentError(f"limit must be >= 0, got {limit}")
+        limit = _check_limit(limit, "limit")
         async with self._async_client() as client:
             msgs = [
                 m
                 for sid in await self._ascope(client, session_id)
                 for m in await self._aload(client, sid)
             ]
-        msgs.sort(key=lambda m: (m.timestamp, m.id or ""))
+        msgs.sort(key=chrono_key)
         if limit is not None:
             msgs = msgs[-limit:] if limit else []
         return msgs
@@ -367,13 +358,7 @@ class RedisMemory(MemoryBackend):
         self, max_age_days: float, *, session_id: SessionScope = None
     ) -> int:
         """Async twin of :meth:`cleanup_old_messages`, on the asyncio client."""
-        if isinstance(max_age_days, bool) or not isinstance(max_age_days, (int, float)):
-            raise InvalidTypeError(
-                f"max_age_days must be a number, not {type(max_age_days).__name__}"
-            )
-        if not 0 <= max_age_days < float("inf"):
-            raise InvalidArgumentError(f"max_age_days must be finite and >= 0, got {max_age_days}")
-        cutoff = time.time() - max_age_days * 86400.0
+        cutoff = time.time() - _check_age(max_age_days) * 86400.0
         removed = 0
         async with self._async_client() as client:
             for sid in await self._ascope(client, session_id):

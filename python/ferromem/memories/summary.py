@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from .. import _core
 from ..base import ContextSection, SessionScope, TokenCounter
 from ..errors import InvalidArgumentError, InvalidTypeError, SummarizerError
-from ..message import DEFAULT_SESSION, AllSessions, Message
+from ..message import DEFAULT_SESSION, AllSessions, Message, chrono_key
 from .dict_memory import check_positive_int
 from .in_memory import InMemoryBackend
 
@@ -130,7 +130,7 @@ class SummaryMemory(InMemoryBackend):
             return None
         self._busy.add(session_id)
         msgs = list(self._pending[session_id].values())
-        msgs.sort(key=lambda m: (m.timestamp, m.id or ""))
+        msgs.sort(key=chrono_key)
         return msgs
 
     def _inputs(self, session_id: str, msgs: list[Message]) -> list[Message]:
