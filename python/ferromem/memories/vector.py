@@ -15,6 +15,7 @@ from ..base import TokenCounter
 from ..embedders import Embedder, HashingEmbedder, embed_checked
 from ..errors import InvalidArgumentError, InvalidTypeError
 from ..message import DEFAULT_SESSION, Hit, Message
+from .dict_memory import check_positive_int
 from .in_memory import InMemoryBackend
 
 __all__ = ["VectorMemory"]
@@ -22,14 +23,6 @@ __all__ = ["VectorMemory"]
 #: Shares of the previous and next turn's BM25 score that the keyword engine adds to a turn
 #: (IndexedMemory's defaults).
 KEYWORD_NEIGHBOURS = (0.3, 0.1)
-
-
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidTypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < 1:
-        raise InvalidArgumentError(f"{name} must be >= 1, got {value}")
-    return value
 
 
 class VectorMemory(InMemoryBackend):
@@ -86,7 +79,7 @@ class VectorMemory(InMemoryBackend):
         self.embedder: Embedder = embedder if embedder is not None else HashingEmbedder()
         declared = getattr(self.embedder, "dimension", None)
         if dimension is not None:
-            dimension = _positive_int(dimension, "dimension")
+            dimension = check_positive_int(dimension, "dimension")
             if isinstance(declared, int) and declared != dimension:
                 raise InvalidArgumentError(
                     f"dimension={dimension} differs from the embedder's dimension {declared}"
@@ -96,10 +89,10 @@ class VectorMemory(InMemoryBackend):
         self.dimension = dimension
         self.metric = metric
         self.similarity_threshold = float(similarity_threshold)
-        self.max_results = _positive_int(max_results, "max_results")
-        self.M = _positive_int(M, "M")
-        self.ef_construction = _positive_int(ef_construction, "ef_construction")
-        self.ef_search = _positive_int(ef_search, "ef_search")
+        self.max_results = check_positive_int(max_results, "max_results")
+        self.M = check_positive_int(M, "M")
+        self.ef_construction = check_positive_int(ef_construction, "ef_construction")
+        self.ef_search = check_positive_int(ef_search, "ef_search")
         self.hybrid = bool(hybrid)
         for name, w in (("keyword_weight", keyword_weight), ("neighbour_weight", neighbour_weight)):
             if isinstance(w, bool) or not isinstance(w, (int, float)):
