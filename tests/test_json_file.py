@@ -36,7 +36,7 @@ def test_file_carries_magic_version_checksum_and_no_temp_files_remain(tmp_path: 
         mem.add_message("user", f"turn {i}")
     doc = json.loads(path.read_text())
     assert doc["magic"] == "ferromem-json" and doc["version"] == 1 and isinstance(doc["crc32"], int)
-    assert sorted(os.listdir(tmp_path)) == ["mem.json"]
+    assert sorted(os.listdir(tmp_path)) == ["mem.json", "mem.json.lock"]
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,7 @@ def test_failed_write_rolls_back_in_memory(tmp_path: Path):
     with pytest.raises(StorageError, match=r"mem\.json"):
         mem.add_message("user", "not stored")
     assert [m.content for m in mem.get_messages()] == ["kept"]
-    assert sorted(os.listdir(tmp_path)) == ["mem.json"]  # no temp file left behind
+    assert sorted(os.listdir(tmp_path)) == ["mem.json", "mem.json.lock"]  # no temp file left
 
 
 def test_unserialisable_metadata_is_refused_and_rolled_back(tmp_path: Path):

@@ -23,7 +23,15 @@ from . import _core
 from ._core import ImportanceScorer
 from .context import ContextBuilder
 from .errors import FerromemError, InvalidArgumentError, InvalidTypeError
-from .message import DEFAULT_SESSION, AllSessions, Hit, Message, chrono_key, new_message_id
+from .message import (
+    DEFAULT_SESSION,
+    AllSessions,
+    Hit,
+    Message,
+    check_text,
+    chrono_key,
+    new_message_id,
+)
 from .session_search import SessionIndexCache, keyword_search, matches_filters
 
 __all__ = ["ContextSection", "ImportanceCallable", "MemoryBackend", "SessionScope", "TokenCounter"]
@@ -39,13 +47,17 @@ R = TypeVar("R")
 B = TypeVar("B", bound="MemoryBackend")
 
 
+#: The largest count a method takes (``limit``, ``max_tokens``): the engines count in 32 bits.
+MAX_COUNT = 2**31 - 1
+
+
 def _check_limit(value: object, name: str, *, allow_none: bool = True) -> int | None:
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidTypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < 0:
-        raise InvalidArgumentError(f"{name} must be >= 0, got {value}")
+    if not 0 <= value <= MAX_COUNT:
+        raise InvalidArgumentError(f"{name} must be in 0..{MAX_COUNT}, got {value}")
     return value
 
 
@@ -224,7 +236,7 @@ class MemoryBackend(ABC):
             raise InvalidArgumentError(
                 f"session_id must be a non-empty str or ALL_SESSIONS, got {session_id!r}"
             )
-        return [session_id]
+        return [check_text(session_id, "session_id")]
 
     def count_tokens(self, text: str) -> int:
         """Tokens in ``text`` as this memory counts them (its ``token_counter`` or ferromem's)."""

@@ -23,7 +23,13 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from .errors import BackendUnavailableError, InvalidArgumentError, InvalidTypeError
+from .errors import (
+    BackendUnavailableError,
+    EmbedderError,
+    FerromemError,
+    InvalidArgumentError,
+    InvalidTypeError,
+)
 
 __all__ = [
     "Embedder",
@@ -195,7 +201,12 @@ def embed_checked(
     """Calls ``embedder`` and checks its answer: a finite float array of shape
     ``(len(texts), dim)`` (any ``dim`` when None). Raises ``InvalidArgumentError`` otherwise."""
     name = getattr(embedder, "__name__", type(embedder).__name__)
-    raw = embedder(list(texts))
+    try:
+        raw = embedder(list(texts))
+    except FerromemError:
+        raise
+    except Exception as e:  # a user's embedder may raise anything: say whose failure it was
+        raise EmbedderError(f"embedder {name} failed: {type(e).__name__}: {e}") from e
     try:
         out = np.ascontiguousarray(raw, dtype=np.float32)
     except (TypeError, ValueError) as e:

@@ -6,6 +6,7 @@ __all__ = [
     "BackendUnavailableError",
     "CorruptDataError",
     "CorruptFileError",
+    "EmbedderError",
     "FerromemError",
     "InvalidArgumentError",
     "InvalidTypeError",
@@ -49,6 +50,10 @@ class StorageError(FerromemError, OSError):
 
 class BackendUnavailableError(FerromemError, ConnectionError):
     """A server backend (Redis) cannot be reached."""
+
+
+class EmbedderError(FerromemError):
+    """A user-supplied embedder raised; the original exception is the ``__cause__``."""
 
 
 class SummarizerError(FerromemError):

@@ -20,6 +20,7 @@ __all__ = [
     "AllSessions",
     "Hit",
     "Message",
+    "check_text",
     "chrono_key",
     "new_message_id",
 ]
@@ -46,12 +47,26 @@ class AllSessions:
 
 ALL_SESSIONS: Final = AllSessions()
 
-# Ids are 24 hex digits: 12 of milliseconds, 6 of a process-wide sequence, 6 of a per-process
-# random tag. They sort by creation time and stay unique across processes.
-_sequence = itertools.count()
-_process_tag = int.from_bytes(os.urandom(3), "big")
+# Ids are 26 hex digits: 12 of milliseconds, 6 of a per-process sequence and 8 of a random
+# per-process tag. They sort by creation time within a process and stay unique across processes:
+# a forked child draws a new tag (two processes sharing a tag would make the same ids in the same
+# millisecond) and the sequence restarts.
 _id_lock = threading.Lock()
+_sequence = itertools.count()
+_process_tag = 0
 _last_ms = 0
+
+
+def _reseed() -> None:
+    global _sequence, _process_tag, _id_lock
+    _id_lock = threading.Lock()  # a lock held by another thread at fork time stays held
+    _sequence = itertools.count()
+    _process_tag = int.from_bytes(os.urandom(4), "big")
+
+
+_reseed()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reseed)
 
 
 def new_message_id() -> str:
@@ -59,9 +74,38 @@ def new_message_id() -> str:
     global _last_ms
     with _id_lock:
         ms = max(time.time_ns() // 1_000_000, _last_ms)
-        _last_ms = ms
         seq = next(_sequence) & 0xFFFFFF
-    return f"{ms:012x}{seq:06x}{_process_tag:06x}"
+        # After 16M ids in one millisecond, move on to the next one: the order is kept.
+        _last_ms = ms + 1 if seq == 0xFFFFFF else ms
+    return f"{ms:012x}{seq:06x}{_process_tag:08x}"
+
+
+def check_text(value: str, field: str) -> str:
+    """``value`` if it is valid Unicode text (encodable as UTF-8: no lone surrogates)."""
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:
+            raise InvalidArgumentError(
+                f"{field} is not valid Unicode text (a lone surrogate at {e.start})"
+            ) from None
+    return value
+
+
+def _check_json_text(value: object, field: str, depth: int = 0) -> None:
+    """Refuses lone surrogates in the strings of a metadata value (keys and nested values)."""
+    if depth > 64:
+        raise InvalidArgumentError(f"{field} nests deeper than 64 levels")
+    if isinstance(value, str):
+        check_text(value, field)
+    elif isinstance(value, Mapping):
+        for k, v in value.items():
+            if isinstance(k, str):
+                check_text(k, f"{field} key {k!r}")
+            _check_json_text(v, field, depth + 1)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _check_json_text(v, field, depth + 1)
 
 
 def to_epoch(value: float | int | datetime | None, field: str = "timestamp") -> float:
@@ -118,13 +162,18 @@ class Message:
             raise InvalidTypeError(f"content must be str, not {type(content).__name__}")
         if not isinstance(session_id, str) or not session_id:
             raise InvalidArgumentError(f"session_id must be a non-empty str, got {session_id!r}")
+        check_text(role, "role")
+        check_text(content, "content")
+        check_text(session_id, "session_id")
         if metadata is None:
             meta: dict[str, Any] = {}
         elif isinstance(metadata, Mapping):
             meta = dict(metadata)
-            for key in meta:
+            for key, value in meta.items():
                 if not isinstance(key, str):
                     raise InvalidTypeError(f"metadata keys must be str, got {key!r}")
+                check_text(key, "metadata key")
+                _check_json_text(value, f"metadata[{key!r}]")
         else:
             raise InvalidTypeError(f"metadata must be a dict, not {type(metadata).__name__}")
         if importance is not None:

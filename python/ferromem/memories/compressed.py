@@ -54,8 +54,10 @@ class CompressedMemory(MemoryBackend):
     oldest blocks (of any session) are evicted, whole, until it fits. Every eviction is logged on
     the ``ferromem`` logger and counted in :meth:`get_stats` (``evicted_blocks``,
     ``evicted_messages``). A write whose newest messages alone, which always stay plain, cannot
-    fit raises :class:`MemoryLimitError` and stores nothing; if fixed costs still keep the memory
-    over the limit after every block is gone, the write is kept and MemoryLimitError says so.
+    fit raises :class:`MemoryLimitError` and stores nothing. A write is kept or refused: the
+    blocks a write fills are never evicted to make room for it, and when the older blocks cannot
+    make room the write is refused and taken back out (nothing is evicted when that is known
+    in advance).
 
     A damaged block never takes the others down: reading one of its messages by id raises
     :class:`CorruptDataError` naming the block; listings skip it, log it once and list it in
@@ -122,6 +124,8 @@ class CompressedMemory(MemoryBackend):
         self._measured = 0
         self._unmeasured = 0
         self._index_dead = 0
+        self._protected: set[int] = set()  # blocks the write in progress filled
+        self._measured = self.memory_usage_bytes()  # the fixed costs of an empty memory
 
     # ------------------------------------------------------------- storage primitives
     def _store(self, messages: Sequence[Message]) -> None:
@@ -147,10 +151,30 @@ class CompressedMemory(MemoryBackend):
         self._index.add(
             keys, [m.content for m in messages], groups=[m.session_id for m in messages]
         )
-        for sid in touched:
-            self._compact(sid)
-        # Upper bound of what the write added: plain cost, index postings, block bookkeeping.
-        self._enforce_limit(sum(_plain_cost(m) + 4 * len(m.content) for m in messages))
+        # A write is kept or refused: the blocks it fills may not be evicted to make room for
+        # it, and if the rest cannot make room, the write is taken back out.
+        self._protected = set()
+        try:
+            for sid in touched:
+                self._compact(sid)
+            # Upper bound of what the write added: plain cost, index postings, block bookkeeping.
+            grown = sum(_plain_cost(m) + 4 * len(m.content) for m in messages)
+            self._enforce_limit(grown + _SESSION_OVERHEAD * len(touched))
+        except BaseException:
+            self._take_back(messages)
+            raise
+        finally:
+            self._protected = set()
+
+    def _take_back(self, messages: Sequence[Message]) -> None:
+        """Removes a refused write's messages again (wherever compaction put them)."""
+        by_session: dict[str, list[str]] = {}
+        for m in messages:
+            assert m.id is not None
+            by_session.setdefault(m.session_id, []).append(m.id)
+        for sid, ids in by_session.items():
+            self._remove(sid, ids)
+        self._measured, self._unmeasured = self.memory_usage_bytes(), 0
 
     def _load(self, session_id: str) -> list[Message]:
         out: list[Message] = []
@@ -245,6 +269,7 @@ class CompressedMemory(MemoryBackend):
                 self._session_blocks.setdefault(session_id, []).append(block)
                 self._block_session[block] = session_id
             self._open[session_id] = (block, held)
+            self._protected.add(block)
             self._unplain(session_id, batch)
             self._learn(batch)
 
@@ -382,11 +407,12 @@ class CompressedMemory(MemoryBackend):
             )
 
     def _enforce_limit(self, grown: int) -> None:
-        """Brings usage under the limit (see the class docs). ``grown`` bounds how much the last
-        write added, so that usage is only measured when the limit may have been reached."""
+        """Brings usage under the limit (see the class docs). ``grown`` estimates how much the
+        last write added, so that usage is measured (which costs a walk over the index) only
+        near the limit; the margin covers what the estimate cannot see (a table growing)."""
         limit = self._limit_bytes()
         self._unmeasured += grown
-        if self._measured + self._unmeasured <= limit:
+        if self._measured + self._unmeasured <= 0.75 * limit:
             return
         self._measured, self._unmeasured = self.memory_usage_bytes(), 0
         if self._measured <= limit:
@@ -417,12 +443,30 @@ class CompressedMemory(MemoryBackend):
                 )
 
     def _evict_until(self, limit: int) -> None:
+        """Evicts the oldest blocks (never one the current write filled) until usage fits.
+
+        When even evicting every such block could not make room, nothing is evicted and the
+        write is refused (its caller takes it back out)."""
+        evictable = [b for b in sorted(self._block_session) if b not in self._protected]
+        # Estimated usage with every evictable block gone (its frame, bookkeeping and its
+        # messages' share of the keyword index): refuse before evicting anything for nothing.
+        per_doc = self._index.memory_bytes() / max(1, len(self._index) + self._index_dead)
+        held = {block: n for block, n in self._open.values()}
+        docs = sum(held.get(b, self.block_messages) for b in evictable)
+        frames = sum(len(self._blocks.frame(b) or b"") + _BLOCK_OVERHEAD for b in evictable)
+        floor = self._measured - frames - docs * per_doc
+        if floor > limit:
+            raise MemoryLimitError(
+                f"CompressedMemory needs {floor / 2**20:.3f} MB even after "
+                f"evicting every older block, over max_memory_mb={self.max_memory_mb}; nothing "
+                "of this write was stored"
+            )
         # The keyword index gives memory back only when rebuilt, so evict until the estimate
         # (with the evicted messages' share of the index gone) fits, rebuild, and check again.
-        while self._block_session:
+        while evictable:
             per_doc = self._index.memory_bytes() / max(1, len(self._index) + self._index_dead)
-            for block in sorted(self._block_session):
-                self._evict(block)
+            while evictable:
+                self._evict(evictable.pop(0))
                 if self._remeasure() - self._index_dead * per_doc <= limit:
                     break
             self._rebuild_index()
@@ -431,8 +475,9 @@ class CompressedMemory(MemoryBackend):
         over = self._measured = self.memory_usage_bytes()
         if over > limit:
             raise MemoryLimitError(
-                f"CompressedMemory holds {over / 2**20:.2f} MB with no compressed block left to "
-                f"evict, over max_memory_mb={self.max_memory_mb} (the write was kept)"
+                f"CompressedMemory holds {over / 2**20:.3f} MB with no older block left to "
+                f"evict, over max_memory_mb={self.max_memory_mb}; nothing of this write was "
+                f"stored ({self._evicted_messages} older messages evicted so far)"
             )
 
     def _remeasure(self) -> int:

@@ -16,8 +16,8 @@ def check_positive_int(value: object, name: str) -> int:
     """``value`` as a positive int, or a clear error naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidTypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value <= 0:
-        raise InvalidArgumentError(f"{name} must be > 0, got {value}")
+    if not 0 < value <= 2**31 - 1:
+        raise InvalidArgumentError(f"{name} must be in 1..{2**31 - 1}, got {value}")
     return value
 
 

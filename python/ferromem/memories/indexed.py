@@ -10,7 +10,7 @@ from .._core import KeywordIndex
 from .._core import importance as _importance
 from ..base import SessionScope, TokenCounter, _check_limit
 from ..errors import InvalidArgumentError, InvalidTypeError
-from ..message import DEFAULT_SESSION, Hit, Message, chrono_key, new_message_id
+from ..message import DEFAULT_SESSION, Hit, Message, check_text, chrono_key, new_message_id
 from ..session_search import top_hits
 from .in_memory import InMemoryBackend
 
@@ -140,6 +140,8 @@ class IndexedMemory(InMemoryBackend):
             return super().add_message(message_or_role, content, **fields)
         if not message_or_role:
             raise InvalidArgumentError("role must not be empty")
+        check_text(message_or_role, "role")
+        check_text(content, "content")
         with self._lock:
             self._check_open()
             sid = self.session_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -130,16 +131,20 @@ class RedisMemory(MemoryBackend):
             pipe.hset(k.msgs(sid), mapping={m.id: encode_record(m) for m in msgs})
             pipe.hset(k.ids, mapping={m.id: sid for m in msgs})
             pipe.sadd(k.sessions, sid)
-            pipe.incr(k.version(sid))
+            pipe.hsetnx(k.version(sid), "epoch", os.urandom(16).hex())
+            pipe.hincrby(k.version(sid), "ver", 1)
             if self.ttl is not None:
                 for key in (k.order(sid), k.msgs(sid), k.version(sid)):
                     pipe.expire(key, self.ttl)
+        if self.ttl is not None:
+            pipe.expire(k.ids, self.ttl)
+            pipe.expire(k.sessions, self.ttl)
 
     def _queue_remove(self, pipe: Any, session_id: str, ids: Sequence[str]) -> None:
         pipe.zrem(self.keys.order(session_id), *ids)
         pipe.hdel(self.keys.msgs(session_id), *ids)
         pipe.hdel(self.keys.ids, *ids)
-        pipe.incr(self.keys.version(session_id))
+        pipe.hincrby(self.keys.version(session_id), "ver", 1)
 
     def _decode_session(
         self, session_id: str, order: list[bytes], records: list[Any]
@@ -182,7 +187,26 @@ class RedisMemory(MemoryBackend):
                 return list(pipe.execute())
 
         alive = self._call(live)
+        dead = [sid for sid, n in zip(sessions, alive, strict=True) if not n]
+        if dead:
+            self._prune(dead)
         return [sid for sid, n in zip(sessions, alive, strict=True) if n]
+
+    def _prune(self, dead: list[str]) -> None:
+        """Forgets sessions that expired: their set members and their ids in the id map."""
+        gone = {sid.encode() for sid in dead}
+
+        def run() -> None:
+            self._client.srem(self.keys.sessions, *dead)
+            stale = [
+                mid
+                for mid, sid in self._client.hscan_iter(self.keys.ids, count=1000)
+                if sid in gone
+            ]
+            for i in range(0, len(stale), 1000):
+                self._client.hdel(self.keys.ids, *stale[i : i + 1000])
+
+        self._call(run)
 
     def _remove(self, session_id: str, ids: Collection[str]) -> int:
         ids = list(ids)
@@ -219,20 +243,21 @@ class RedisMemory(MemoryBackend):
             return None
         key = self.keys.msgs(sid.decode())
         raw = self._call(lambda: self._client.hget(key, message_id))
-        return None if raw is None else decode_record(raw, f"{key}[{message_id}]")
+        if raw is None:  # its session expired: the id is free again
+            self._call(lambda: self._client.hdel(self.keys.ids, message_id))
+            return None
+        return decode_record(raw, f"{key}[{message_id}]")
 
     def _count(self, session_id: str) -> int:
         return int(self._call(lambda: self._client.zcard(self.keys.order(session_id))))
 
-    def _session_version(self, session_id: str) -> tuple[bytes | None, int]:
+    def _session_version(self, session_id: str) -> tuple[Any, ...]:
         # Every write to a session bumps its counter (in the same transaction), so the cached
-        # search index follows writes from other processes; the count catches TTL expiry.
-        def run() -> tuple[bytes | None, int]:
-            with self._client.pipeline(transaction=False) as pipe:
-                pipe.get(self.keys.version(session_id))
-                pipe.zcard(self.keys.order(session_id))
-                version, count = pipe.execute()
-            return version, int(count)
+        # search index follows writes from other processes. The epoch is drawn anew when the
+        # session is created again after a clear or an expiry, so the pair never repeats.
+        def run() -> tuple[Any, ...]:
+            epoch, ver = self._client.hmget(self.keys.version(session_id), ["epoch", "ver"])
+            return (epoch, ver)
 
         return self._call(run)
 
@@ -298,8 +323,11 @@ class RedisMemory(MemoryBackend):
         async with self._async_client() as client:
             stored = await self._acall(client.hmget(self.keys.ids, ids))
             for mid, found in zip(ids, stored, strict=True):
-                if found is not None:
+                if found is None:
+                    continue
+                if await self._acall(client.hexists(self.keys.msgs(found.decode()), mid)):
                     raise InvalidArgumentError(f"message id {mid!r} is already stored")
+                await self._acall(client.hdel(self.keys.ids, mid))  # its session expired
             pipe = client.pipeline(transaction=True)
             self._queue_store(pipe, prepared)
             await self._acall(pipe.execute())

@@ -3,8 +3,11 @@
 Per session: ``{prefix}:s:{session}:order`` (sorted set of ids scored by timestamp, so ties
 order by id as everywhere else) and ``{prefix}:s:{session}:msgs`` (hash id -> JSON record).
 Globally: ``{prefix}:ids`` (hash id -> session, to find a message by id) and
-``{prefix}:sessions`` (set). ``{prefix}:s:{session}:ver`` counts writes to the session. A TTL
-applies to a session's keys and is refreshed on write.
+``{prefix}:sessions`` (set). ``{prefix}:s:{session}:ver`` is a hash of the session's
+``epoch`` (random, drawn when the session is created again after a clear or an expiry) and
+``ver`` (counts writes): together they never repeat for different contents, so a cached search
+index can be keyed by them. A TTL applies to a session's keys and is refreshed on write; the
+global keys get the same TTL, refreshed on every write, so nothing outlives the last session.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ class RedisKeys:
         return f"{self.prefix}:s:{session_id}:order"
 
     def version(self, session_id: str) -> str:
-        """Counter bumped by every write to the session (keeps local search indexes in step)."""
+        """Hash of the session's epoch and write counter (keeps local search indexes in step)."""
         return f"{self.prefix}:s:{session_id}:ver"
 
     def msgs(self, session_id: str) -> str:

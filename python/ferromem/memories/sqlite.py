@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .._atomic import check_path
 from ..base import MemoryBackend, TokenCounter
 from ..errors import (
     CorruptFileError,
@@ -80,10 +81,7 @@ class SQLiteMemory(MemoryBackend):
         token_counter: TokenCounter | None = None,
     ) -> None:
         super().__init__(session_id=session_id, token_counter=token_counter)
-        if not isinstance(db_path, (str, os.PathLike)):
-            raise InvalidTypeError(
-                f"db_path must be a str or os.PathLike, not {type(db_path).__name__}"
-            )
+        check_path(db_path, "db_path")
         self.max_messages = (
             None if max_messages is None else check_positive_int(max_messages, "max_messages")
         )

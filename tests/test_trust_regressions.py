@@ -1,0 +1,377 @@
+"""Regression tests for the defects an outside audit found (issue 12), one or more per defect.
+
+Each test failed before its fix. The Rust-side defects (crafted frames, binding conversions) have
+their own tests beside the engines they concern.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import ferromem
+from ferromem import (
+    ALL_SESSIONS,
+    CompressedMemory,
+    CorruptFileError,
+    FerromemError,
+    HierarchicalMemory,
+    IndexedMemory,
+    InvalidArgumentError,
+    JSONFileMemory,
+    Message,
+)
+from ferromem.message import new_message_id
+
+LONE = "bad \ud800 text"
+
+
+# ------------------------------------------------------------------ 2: ids unique across fork
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_ids_stay_unique_across_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Parent and child making ids in the same millisecond is the worst case: freeze the clock.
+    import ferromem.message as message_module
+
+    class FrozenClock:
+        @staticmethod
+        def time_ns() -> int:
+            return 1_700_000_000_000_000_000
+
+        time = staticmethod(lambda: 1_700_000_000.0)
+
+    monkeypatch.setattr(message_module, "time", FrozenClock)
+    new_message_id()  # the parent has made ids before forking, as a worker pool's parent would
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: report its ids and leave without running the test machinery
+        os.close(r)
+        ids = "\n".join(new_message_id() for _ in range(2000))
+        os.write(w, ids.encode())
+        os._exit(0)
+    os.close(w)
+    parent = {new_message_id() for _ in range(2000)}
+    chunks = []
+    while chunk := os.read(r, 1 << 16):
+        chunks.append(chunk)
+    os.close(r)
+    os.waitpid(pid, 0)
+    child = set(b"".join(chunks).decode().split("\n"))
+    assert len(child) == 2000 and len(parent) == 2000
+    assert not parent & child
+
+
+def test_ids_stay_unique_across_threads() -> None:
+    out: list[list[str]] = [[] for _ in range(8)]
+
+    def work(i: int) -> None:
+        out[i] = [new_message_id() for _ in range(5000)]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    every = [x for ids in out for x in ids]
+    assert len(set(every)) == len(every)
+
+
+# ------------------------------------------------------------------ 4: lone surrogates
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: IndexedMemory(),
+        lambda: CompressedMemory(recent=1, block_messages=2),
+        lambda: HierarchicalMemory(),
+        lambda: ferromem.DictMemory(),
+        lambda: ferromem.VectorMemory(hybrid=True),
+    ],
+    ids=["indexed", "compressed", "hierarchical", "dict", "vector"],
+)
+@pytest.mark.parametrize("importance", [None, 0.5])
+def test_a_lone_surrogate_is_refused_and_nothing_is_lost(make, importance) -> None:
+    mem = make()
+    good = [mem.add_message("user", f"searchable turn number {i}") for i in range(5)]
+    with pytest.raises(InvalidArgumentError, match="content"):
+        mem.add_message("user", LONE, importance=importance)
+    with pytest.raises(InvalidArgumentError, match="content"):
+        mem.add_messages([Message("user", "fine"), Message("user", LONE)])
+    assert [m.id for m in mem.get_messages()] == good
+    assert {h.message.id for h in mem.search("searchable turn", limit=10)} == set(good)
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"role": "us\udc00er", "content": "x"},
+        {"role": "user", "content": "x", "session_id": "s\ud800"},
+        {"role": "user", "content": "x", "metadata": {"k\ud800": 1}},
+        {"role": "user", "content": "x", "metadata": {"k": ["v\ud800"]}},
+    ],
+    ids=["role", "session", "metadata-key", "metadata-value"],
+)
+def test_lone_surrogates_are_refused_in_every_text_field(field) -> None:
+    with pytest.raises(InvalidArgumentError):
+        Message.from_dict(field)
+
+
+def test_the_single_add_fast_path_refuses_a_lone_surrogate() -> None:
+    mem = IndexedMemory()
+    for i in range(10):
+        mem.add_message("user", f"pin number {i}")
+    with pytest.raises(InvalidArgumentError):
+        mem.add_message("user", LONE)
+    with pytest.raises(InvalidArgumentError):
+        mem.add_message("us\ud800er", "fine")
+    assert len(mem.search("pin number")) == 10
+
+
+# ------------------------------------------------------------------ 5: refused calls store nothing
+@pytest.mark.parametrize("cls", [CompressedMemory, HierarchicalMemory])
+def test_a_refused_call_stores_nothing(cls) -> None:
+    mem = cls()
+    with pytest.raises(FerromemError):
+        mem.add_message("user", LONE, importance=0.5)
+    assert mem.get_messages() == []
+    assert mem.get_stats()["total_messages"] == 0
+
+
+# ------------------------------------------------------------------ 6: JSON file, two writers
+def test_two_json_memories_on_one_file_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    a = JSONFileMemory(path)
+    b = JSONFileMemory(path)
+    ia = a.add_message("user", "from a")
+    ib = b.add_message("user", "from b")
+    again = JSONFileMemory(path)
+    assert {m.id for m in again.get_messages()} == {ia, ib}
+    assert {m.id for m in a.get_messages()} == {ia, ib}  # a sees b's write too
+
+
+def test_json_writers_in_threads_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    mems = [JSONFileMemory(path) for _ in range(4)]
+    acked: list[list[str]] = [[] for _ in mems]
+
+    def work(i: int) -> None:
+        for j in range(30):
+            acked[i].append(mems[i].add_message("user", f"writer {i} turn {j}"))
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(mems))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stored = {m.id for m in JSONFileMemory(path).get_messages()}
+    assert stored == {x for ids in acked for x in ids}
+    assert sorted(os.listdir(tmp_path)) == ["m.json", "m.json.lock"]
+
+
+# ------------------------------------------------------------------ 9: crafted JSON files
+def _doc(messages: list[object]) -> bytes:
+    import zlib
+
+    body = json.dumps(messages, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    crc = zlib.crc32(body.encode("utf-8", "surrogatepass"))
+    text = f'{{"magic":"ferromem-json","version":1,"crc32":{crc},"messages":{body}}}'
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _rec(**over: object) -> dict[str, object]:
+    rec: dict[str, object] = {
+        "id": "m1",
+        "session_id": "default",
+        "role": "user",
+        "content": "hi",
+        "timestamp": 1.0,
+        "importance": 0.5,
+        "metadata": {},
+    }
+    rec.update(over)
+    return rec
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"magic":"ferromem-json","version":1,"crc32":0,"messages":' + b"[" * 100_000,
+        _doc([_rec(id=None)]),
+        _doc([{k: v for k, v in _rec().items() if k != "id"}]),
+        _doc([_rec(content="\\ud800")]).replace(b"\\\\ud800", b"\\ud800"),
+        _doc([_rec(), _rec(content="other")]),
+        _doc([_rec(timestamp=None)]),
+        _doc([_rec(importance=None, timestamp="yesterday")]),
+        _doc([_rec(metadata=[1])]),
+        _doc(["not a record"]),
+    ],
+    ids=[
+        "deep",
+        "null-id",
+        "missing-id",
+        "surrogate",
+        "duplicate-id",
+        "null-timestamp",
+        "str-timestamp",
+        "list-metadata",
+        "str-record",
+    ],
+)
+def test_crafted_json_files_are_corrupt_file_errors(tmp_path: Path, raw: bytes) -> None:
+    path = tmp_path / "m.json"
+    path.write_bytes(raw)
+    with pytest.raises(CorruptFileError, match=r"m\.json"):
+        JSONFileMemory(path)
+    assert path.read_bytes() == raw
+
+
+# ------------------------------------------------------------------ 10: temp files after kills
+def test_leftover_temp_files_are_cleaned_up(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    JSONFileMemory(path).add_message("user", "kept")
+    # What a writer killed between creating and renaming its temp file leaves behind.
+    (tmp_path / ".m.json.tmp12345").write_bytes(b"half a file")
+    (tmp_path / ".m.json.tmp99999-3-abcd").write_bytes(b"half a file")
+    mem = JSONFileMemory(path)
+    mem.add_message("user", "next")
+    assert sorted(os.listdir(tmp_path)) == ["m.json", "m.json.lock"]
+
+
+def test_a_writer_killed_mid_save_leaves_a_good_file(tmp_path: Path) -> None:
+    path = tmp_path / "m.json"
+    script = f"""
+import os, signal, ferromem, ferromem._atomic as a
+real = a.replace_file
+def dying(path, data):
+    tmp = path.with_name("." + path.name + ".tmp" + str(os.getpid()))
+    tmp.write_bytes(data[: len(data) // 2])
+    os.kill(os.getpid(), signal.SIGKILL)
+a.replace_file = dying
+import ferromem.memories.json_file as j
+j.replace_file = dying
+m = ferromem.JSONFileMemory({str(path)!r})
+m.add_message("user", "never acknowledged")
+"""
+    JSONFileMemory(path).add_message("user", "acknowledged")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True)
+    assert proc.returncode == -9
+    mem = JSONFileMemory(path)
+    assert [m.content for m in mem.get_messages()] == ["acknowledged"]
+    mem.add_message("user", "after")
+    assert sorted(os.listdir(tmp_path)) == ["m.json", "m.json.lock"]
+
+
+# ------------------------------------------------------------------ 12: a write is kept or refused
+def test_compressed_memory_with_a_tiny_limit_keeps_or_refuses() -> None:
+    mem = CompressedMemory(max_memory_mb=0.001, recent=1, block_messages=2)
+    kept: list[str] = []
+    for i in range(50):
+        try:
+            kept.append(mem.add_message("user", f"turn {i} " + "text " * 20))
+        except ferromem.MemoryLimitError as e:
+            assert "kept" not in str(e)
+    # Every acknowledged write that was not evicted later is readable; an eviction is counted.
+    stored = {m.id for m in mem.get_messages()}
+    evicted = mem.get_stats()["evicted_messages"]
+    assert stored <= set(kept)
+    assert len(kept) - len(stored) == evicted
+    assert mem.memory_usage_bytes() <= 0.001 * 1024 * 1024 or not stored
+
+
+# ------------------------------------------------------------------ 14: typed errors
+def test_a_huge_limit_is_a_typed_error() -> None:
+    mem = IndexedMemory()
+    mem.add_message("user", "hello there")
+    with pytest.raises(InvalidArgumentError, match="limit"):
+        mem.search("hello", limit=2**64)
+    with pytest.raises(InvalidArgumentError, match="limit"):
+        mem.get_messages(limit=2**64)
+
+
+def test_a_nul_in_a_path_is_a_typed_error(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgumentError, match="path"):
+        JSONFileMemory(str(tmp_path / "a\0b.json"))
+    with pytest.raises(InvalidArgumentError, match="path"):
+        ferromem.SQLiteMemory(str(tmp_path / "a\0b.db"))
+
+
+def test_a_failing_embedder_is_wrapped() -> None:
+    def broken(texts: list[str]) -> object:
+        raise RuntimeError("model server down")
+
+    mem = ferromem.VectorMemory(embedder=broken, dimension=8)
+    with pytest.raises(ferromem.EmbedderError, match="model server down") as info:
+        mem.add_message("user", "hi")
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert mem.get_messages() == []
+
+
+def test_all_sessions_listing_after_refusals_is_unchanged() -> None:
+    mem = IndexedMemory(session_id="a")
+    mem.add_message("user", "one")
+    with pytest.raises(InvalidArgumentError):
+        mem.add_message("user", "two", session_id="b\ud800")
+    assert [m.content for m in mem.get_messages(ALL_SESSIONS)] == ["one"]
+
+
+# ------------------------------------------------------------------ 3 and 13: Redis
+def _redis(prefix: str, **kw: object) -> ferromem.RedisMemory:
+    from .redis_server import shared_redis_url
+
+    return ferromem.RedisMemory(url=shared_redis_url(), prefix=prefix, **kw)  # type: ignore[arg-type]
+
+
+def test_redis_search_never_returns_cleared_messages() -> None:
+    from uuid import uuid4
+
+    prefix = f"t{uuid4().hex}"
+    mem = _redis(prefix)
+    other = _redis(prefix)  # another process's view, with its own cache
+    mem.add_message("user", "my bank PIN is 4321")
+    assert mem.search("PIN") and other.search("PIN")
+    mem.clear_session("default")
+    mem.add_message("user", "what is the weather")
+    assert mem.search("PIN") == []
+    assert other.search("PIN") == []
+    assert "4321" not in mem.get_context("PIN") and "4321" not in other.get_context("PIN")
+
+
+def test_redis_search_never_returns_expired_messages() -> None:
+    import time
+    from uuid import uuid4
+
+    prefix = f"t{uuid4().hex}"
+    mem = _redis(prefix, ttl=1)
+    mem.add_message("user", "my bank PIN is 4321")
+    assert mem.search("PIN")
+    time.sleep(2.2)
+    mem.add_message("user", "what is the weather")
+    assert mem.search("PIN") == []
+
+
+def test_redis_ttl_leaves_nothing_behind_and_ids_agree() -> None:
+    import asyncio
+    import time
+    from uuid import uuid4
+
+    import redis
+
+    from .redis_server import shared_redis_url
+
+    prefix = f"t{uuid4().hex}"
+    mem = _redis(prefix, ttl=1)
+    mem.add_message("user", "short lived", id="fixed-id")
+    mem.add_message("user", "another", session_id="s2")
+    time.sleep(2.2)
+    client = redis.Redis.from_url(shared_redis_url())
+    # Once every session expired, listing them prunes what is left of them.
+    assert mem.get_stats()["active_sessions"] == 0
+    assert client.keys(f"{prefix}:*") == [], "no global key outlives the sessions"
+    # An expired id may be reused, by the sync and the async path alike.
+    assert mem.add_message("user", "reused", id="fixed-id") == "fixed-id"
+    mem.delete_message("fixed-id")
+    assert asyncio.run(mem.aadd_message("user", "reused", id="fixed-id")) == "fixed-id"
