@@ -24,7 +24,7 @@ class WithPreamble(InMemoryBackend):
         self.core = list(core)
 
     def _context_preamble(self, sessions: list[str], query: str | None) -> list[ContextSection]:
-        facts = [m for m in self._load(sessions[0]) if m.content in self.core]
+        facts = [m for m in self.store.messages(sessions[0]) if m.content in self.core]
         return [("Summary", self.summary), ("Core facts", facts)]
 
 

@@ -35,7 +35,7 @@ def test_file_carries_magic_version_checksum_and_no_temp_files_remain(tmp_path: 
     for i in range(3):
         mem.add_message("user", f"turn {i}")
     doc = json.loads(path.read_text())
-    assert doc["magic"] == "ferromem-json" and doc["version"] == 1 and isinstance(doc["crc32"], int)
+    assert doc["magic"] == "ferromem-json" and doc["version"] == 2 and isinstance(doc["crc32"], int)
     assert sorted(os.listdir(tmp_path)) == ["mem.json", "mem.json.lock"]
 
 
@@ -47,7 +47,7 @@ def test_file_carries_magic_version_checksum_and_no_temp_files_remain(tmp_path: 
         lambda b: b"",
         lambda b: b"\xff\xfe not utf8",
         lambda b: b'{"magic": "other", "version": 1}',
-        lambda b: b.replace(b'"version":1', b'"version":99'),
+        lambda b: b.replace(b'"version":2', b'"version":99'),
         lambda b: b"[1, 2, 3]",
     ],
 )

@@ -251,7 +251,7 @@ def dying(path, data):
     tmp.write_bytes(data[: len(data) // 2])
     os.kill(os.getpid(), signal.SIGKILL)
 a.replace_file = dying
-import ferromem.memories.json_file as j
+import ferromem.stores.jsonfile as j
 j.replace_file = dying
 m = ferromem.JSONFileMemory({str(path)!r})
 m.add_message("user", "never acknowledged")

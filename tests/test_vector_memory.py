@@ -24,9 +24,10 @@ def test_plain_callable_embedder_and_scores() -> None:
     mem = VectorMemory(onehot, max_results=3)
     for word in ["apple", "banana", "avocado", "cherry", "apricot"]:
         mem.add_message("user", word)
-    hits = mem.search("a-word", limit=10)
-    assert len(hits) == 3, "max_results caps the hits"
+    hits = mem.search("a-word")
+    assert len(hits) == 3, "max_results is the default limit"
     assert {h.message.content for h in hits} == {"apple", "avocado", "apricot"}
+    assert len(mem.search("a-word", limit=10)) == 5, "an explicit limit is honoured, not capped"
     assert hits[0].score == pytest.approx(1.0, abs=1e-3)
     assert mem.get_stats()["dimension"] == 26
 

@@ -1,28 +1,47 @@
 """`MemoryBackend`: the one interface every memory shares, and the behaviour written once for all.
 
-A backend supplies only storage primitives (``_store``, ``_load``, ``_session_ids``, ``_remove``),
-as a user's custom backend would. Everything else lives here once: session binding and
-``ALL_SESSIONS``, validation, ids, limits, search on top of ``_search``, context assembly within a
-token budget, stats, cleanup, and the async twins, which run the work in a worker thread (the
-Rust engines release the GIL) so that the event loop never blocks.
+A memory is a **store** (the truth: where messages live) plus **engines** derived from it (the
+keyword index, the vector index, their hybrid). Everything else lives here once: bound and shared
+sessions and ``ALL_SESSIONS``, validation, ids and importance, all-or-nothing writes, search on
+the engines with filters and time-aware ranking, context assembly within a token budget, stats,
+cleanup, sessions with a life, and the async twins (see :mod:`ferromem.async_twins`).
+
+A user's own backend may instead implement only four storage primitives (``_store``, ``_load``,
+``_session_ids``, ``_remove``), as in the Niflheim-X seed; it then gets everything else too.
 """
 
 from __future__ import annotations
 
-import asyncio
 import math
 import threading
 import time
-from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _core
 from ._core import ImportanceScorer
+from .async_twins import AsyncTwins
+from .checks import (
+    check_age,
+    check_batch,
+    check_count,
+    check_mapping,
+    check_positive_int,
+    check_query,
+    check_score,
+    check_time,
+    check_weight,
+)
 from .context import ContextBuilder
+from .engines.engine_set import EngineSet
+from .engines.keyword import KeywordEngine
+from .engines.vector import VectorEngine
 from .errors import FerromemError, InvalidArgumentError, InvalidTypeError
+from .filters import Predicate, compile_filters
 from .message import (
     DEFAULT_SESSION,
     AllSessions,
@@ -32,7 +51,9 @@ from .message import (
     chrono_key,
     new_message_id,
 )
-from .session_search import SessionIndexCache, keyword_search, matches_filters
+from .session_search import keyword_search
+from .stores.base import Conflict, Store, WriteResult
+from .stores.primitive import PrimitiveStore
 
 __all__ = ["ContextSection", "ImportanceCallable", "MemoryBackend", "SessionScope", "TokenCounter"]
 
@@ -43,37 +64,8 @@ ImportanceCallable = Callable[[list[str]], Sequence[float]]
 #: A leading block of :meth:`MemoryBackend.get_context`: a title and its text or messages.
 ContextSection = tuple[str, str | Sequence[Message]]
 
-R = TypeVar("R")
 B = TypeVar("B", bound="MemoryBackend")
-
-
-#: The largest count a method takes (``limit``, ``max_tokens``): the engines count in 32 bits.
-MAX_COUNT = 2**31 - 1
-
-
-def _check_limit(value: object, name: str, *, allow_none: bool = True) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidTypeError(f"{name} must be an int, not {type(value).__name__}")
-    if not 0 <= value <= MAX_COUNT:
-        raise InvalidArgumentError(f"{name} must be in 0..{MAX_COUNT}, got {value}")
-    return value
-
-
-def _check_age(max_age_days: object) -> float:
-    if isinstance(max_age_days, bool) or not isinstance(max_age_days, (int, float)):
-        raise InvalidTypeError(f"max_age_days must be a number, not {type(max_age_days).__name__}")
-    if not max_age_days >= 0 or math.isinf(max_age_days):
-        raise InvalidArgumentError(f"max_age_days must be finite and >= 0, got {max_age_days}")
-    return float(max_age_days)
-
-
-def _check_batch(messages: object) -> None:
-    if isinstance(messages, (str, bytes, Message, Mapping)) or messages is None:
-        raise InvalidTypeError(
-            f"messages must be a list of Message or dict, not {type(messages).__name__}"
-        )
+_CONFLICTS = ("error", "replace", "skip")
 
 
 def _message_from_args(
@@ -94,27 +86,28 @@ def _message_from_args(
     return Message(message_or_role, content, **fields), session_id
 
 
-def _check_query(query: object) -> str:
-    if not isinstance(query, str):
-        raise InvalidTypeError(f"query must be str, not {type(query).__name__}")
-    return query
+class MemoryBackend(AsyncTwins):
+    """The shared interface of every ferromem memory (see API.md and docs/api.md).
 
+    **Bound or shared.** A memory constructed with ``session_id=...`` is *bound* to that
+    session: ``session_id=None`` in any method means that session, and a message naming another
+    session is refused unless the call says :data:`ALL_SESSIONS`. A memory constructed without
+    ``session_id`` is *shared*: a :class:`Message` keeps its own session, and ``session_id=None``
+    in a method means the default session (``"default"``). Reading, searching or deleting across
+    sessions always needs ``ALL_SESSIONS``, spelled out; naming another session explicitly is
+    always allowed.
 
-class MemoryBackend(ABC):
-    """The shared interface of every ferromem memory (see API.md).
-
-    A memory is bound to one session by its constructor; ``session_id=None`` in any method means
-    that session, and reaching across sessions needs :data:`ALL_SESSIONS`, spelled out. All public
-    methods are thread-safe (one re-entrant lock per memory).
-
-    Subclasses implement the storage primitives below; indexed backends also override
-    :meth:`_search`, and may override ``_get``/``_count`` when they can do better than a scan.
+    All public methods are thread-safe (one re-entrant lock per memory).
     """
 
     #: Token budget of :meth:`get_context` when ``max_tokens`` is not given.
     default_context_tokens: ClassVar[int] = 2000
     #: How many search hits :meth:`get_context` considers when a query is given.
     context_search_limit: ClassVar[int] = 10
+    #: Hits :meth:`search` returns when ``limit`` is not given.
+    default_search_limit: int = 10
+    #: Messages older than this many days are neither listed nor found (None: no limit).
+    max_age_days: float | None = None
     #: Scores ``Message.importance`` when a message arrives without one: None for the default
     #: scorer of :func:`ferromem.core.importance`, a configured
     #: :class:`~ferromem.core.ImportanceScorer`, or any callable ``list[str] -> list[float]``
@@ -122,91 +115,64 @@ class MemoryBackend(ABC):
     importance_scorer: ImportanceScorer | ImportanceCallable | None = None
 
     def __init__(
-        self, *, session_id: str = DEFAULT_SESSION, token_counter: TokenCounter | None = None
+        self,
+        *,
+        session_id: str | None = None,
+        token_counter: TokenCounter | None = None,
+        store: Store | None = None,
+        engines: EngineSet | None = None,
     ) -> None:
-        if not isinstance(session_id, str) or not session_id:
+        if session_id is not None and (not isinstance(session_id, str) or not session_id):
             raise InvalidArgumentError(f"session_id must be a non-empty str, got {session_id!r}")
+        if session_id is not None:
+            check_text(session_id, "session_id")
         if token_counter is not None and not callable(token_counter):
             raise InvalidTypeError(
                 f"token_counter must be callable, not {type(token_counter).__name__}"
             )
-        self.session_id = session_id
+        #: True when the memory is bound to :attr:`session_id` (see the class docs).
+        self.bound = session_id is not None
+        self.session_id = session_id if session_id is not None else DEFAULT_SESSION
         self._token_counter = token_counter
         self._lock = threading.RLock()
         self._closed = False
-        self._index_cache = SessionIndexCache()
+        if store is None:
+            if type(self)._store is MemoryBackend._store:
+                raise InvalidTypeError(
+                    f"{type(self).__name__} must pass a store to MemoryBackend.__init__ or "
+                    "implement the primitives _store, _load, _session_ids and _remove"
+                )
+            store = PrimitiveStore(self)
+        self._store_impl = store
+        self._engines = engines if engines is not None else EngineSet(store)
+        self._wants_removed = type(self)._on_removed is not MemoryBackend._on_removed
 
-    # ----------------------------------------------------------------- storage primitives
-    @abstractmethod
+    # ----------------------------------------------------------------- a user's primitives
     def _store(self, messages: Sequence[Message]) -> None:
         """Stores validated messages (ids, sessions and timestamps set), in order."""
+        raise NotImplementedError
 
-    @abstractmethod
     def _load(self, session_id: str) -> list[Message]:
         """Every message of one session, in the order they were stored."""
+        raise NotImplementedError
 
-    @abstractmethod
     def _session_ids(self) -> list[str]:
         """The sessions that hold at least one message."""
+        raise NotImplementedError
 
-    @abstractmethod
     def _remove(self, session_id: str, ids: Collection[str]) -> int:
         """Removes the given ids from one session; returns how many were removed."""
+        raise NotImplementedError
 
-    def _clear(self, session_id: str) -> None:
-        """Removes a whole session (backends override this with something cheaper)."""
-        self._remove(session_id, [m.id for m in self._load(session_id) if m.id is not None])
+    # ----------------------------------------------------------------- hooks for subclasses
+    def _on_stored(self, messages: Sequence[Message], keys: Sequence[int | None]) -> None:
+        """Called after messages were stored through this memory (a skipped one has key None)."""
 
-    def _get(self, message_id: str) -> Message | None:
-        """The message with this id in any session, or None (a scan unless overridden)."""
-        for sid in self._session_ids():
-            for m in self._load(sid):
-                if m.id == message_id:
-                    return m
-        return None
+    def _on_removed(self, messages: Sequence[Message]) -> None:
+        """Called after messages were removed through this memory."""
 
-    def _count(self, session_id: str) -> int:
-        """How many messages one session holds."""
-        return len(self._load(session_id))
-
-    def _search(
-        self,
-        query: str,
-        sessions: list[str],
-        limit: int,
-        filters: Mapping[str, Any] | None,
-    ) -> list[Hit]:
-        """Best ``limit`` hits for ``query`` in ``sessions`` (BM25 through the Rust keyword index).
-
-        One session without filters, in a backend that reports :meth:`_session_version`, is
-        searched through an index cached until the session changes; otherwise an index is
-        built over the messages in scope for this search."""
-        if len(sessions) == 1 and not filters:
-            version = self._session_version(sessions[0])
-            if version is not None:
-                sid = sessions[0]
-                return self._index_cache.search(sid, version, lambda: self._load(sid), query, limit)
-        candidates = [m for sid in sessions for m in self._load(sid)]
-        if filters:
-            candidates = [m for m in candidates if matches_filters(m, filters)]
-        return keyword_search(query, candidates, limit)
-
-    def _session_version(self, session_id: str) -> Hashable | None:
-        """A value that changes whenever the session changes, or None when the backend cannot
-        tell cheaply (then searches build a fresh index each time)."""
-        return None
-
-    def _memory_usage_bytes(self) -> int:
-        """Bytes held for messages (an estimate unless the backend knows better)."""
-        total = 0
-        for sid in self._session_ids():
-            for m in self._load(sid):
-                total += 200 + len(m.content.encode()) + len(m.role) + len(str(m.metadata))
-        return total
-
-    def _extra_stats(self) -> dict[str, Any]:
-        """Backend-specific entries added to :meth:`get_stats`."""
-        return {}
+    def _after_store(self, session_id: str) -> None:
+        """Called after messages were added to a session (limits, summaries)."""
 
     def _context_preamble(self, sessions: list[str], query: str | None) -> list[ContextSection]:
         """Sections that lead the context: ``(title, text)`` for a summary, or ``(title,
@@ -216,27 +182,51 @@ class MemoryBackend(ABC):
 
     def _context_relevant(self, query: str, sessions: list[str]) -> list[Message]:
         """The turns most relevant to ``query``, best first (search hits unless overridden)."""
-        return [h.message for h in self._search(query, sessions, self.context_search_limit, None)]
+        hits = self._search(query, None, sessions, self.context_search_limit, None)
+        return [h.message for h in hits]
 
-    def _after_store(self, session_id: str) -> None:  # noqa: B027 - an optional hook
-        """Called after messages were added to a session (limits, summaries)."""
+    def _extra_stats(self) -> dict[str, Any]:
+        """Memory-specific entries added to :meth:`get_stats`."""
+        return {}
+
+    def _default_budget(self) -> int:
+        return self.default_context_tokens
 
     # ----------------------------------------------------------------- helpers
+    @property
+    def store(self) -> Store:
+        """The store this memory keeps its messages in."""
+        return self._store_impl
+
+    def _cutoff(self) -> float | None:
+        """Messages older than this epoch time are expired (see :attr:`max_age_days`)."""
+        if self.max_age_days is None:
+            return None
+        return time.time() - self.max_age_days * 86400.0
+
+    def _live(self, m: Message | None, cutoff: float | None) -> bool:
+        return m is not None and (cutoff is None or m.timestamp >= cutoff)
+
     def _check_open(self) -> None:
         if self._closed:
             raise FerromemError(f"{type(self).__name__} is closed")
 
     def _scope(self, session_id: SessionScope) -> list[str]:
-        """The sessions a call reaches: the bound one, a named one, or all of them."""
+        """The sessions a call reaches: the default or bound one, a named one, or all."""
         if session_id is None:
             return [self.session_id]
         if isinstance(session_id, AllSessions):
-            return self._session_ids()
+            return self._store_impl.sessions()
         if not isinstance(session_id, str) or not session_id:
             raise InvalidArgumentError(
                 f"session_id must be a non-empty str or ALL_SESSIONS, got {session_id!r}"
             )
         return [check_text(session_id, "session_id")]
+
+    def _engine_scope(self, session_id: SessionScope) -> list[str] | None:
+        """The sessions for the engines: None means every session (one search of the whole
+        index, cheaper than naming them all)."""
+        return None if isinstance(session_id, AllSessions) else self._scope(session_id)
 
     def count_tokens(self, text: str) -> int:
         """Tokens in ``text`` as this memory counts them (its ``token_counter`` or ferromem's)."""
@@ -253,15 +243,17 @@ class MemoryBackend(ABC):
             return counts
         return [self.count_tokens(t) for t in texts]
 
-    def _prepare(
-        self, items: Iterable[object], session_id: SessionScope, *, check_stored: bool = True
-    ) -> list[Message]:
+    # ----------------------------------------------------------------- the write path
+    def _prepare(self, items: Iterable[object], session_id: SessionScope) -> list[Message]:
         """Validates items into storable messages: session, id, timestamp and importance set.
 
-        Caller-given ids are checked against the store unless ``check_stored`` is False (an
-        async backend checks them itself, without blocking)."""
-        keep_own = isinstance(session_id, AllSessions)
-        target = None if keep_own else self._scope(session_id)[0]
+        The target session is ``session_id`` when given; otherwise the bound session (a bound
+        memory) or each message's own session (a shared memory). A message naming another
+        session than an explicit or bound target is refused unless ``ALL_SESSIONS``."""
+        if isinstance(session_id, AllSessions) or (session_id is None and not self.bound):
+            target = None
+        else:
+            target = self._scope(session_id)[0]
         staged: list[tuple[Message, str, str]] = []
         seen: set[str] = set()
         for i, item in enumerate(items):
@@ -284,8 +276,8 @@ class MemoryBackend(ABC):
             mid = msg.id
             if mid is None:
                 mid = new_message_id()
-            elif mid in seen or (check_stored and self._get(mid) is not None):
-                raise InvalidArgumentError(f"message id {mid!r} is already stored")
+            elif mid in seen:
+                raise InvalidArgumentError(f"message id {mid!r} appears twice in one batch")
             seen.add(mid)
             staged.append((msg, sid, mid))
         unscored = [msg.content for msg, _, _ in staged if msg.importance is None]
@@ -311,7 +303,39 @@ class MemoryBackend(ABC):
         rounded: list[float] = np.round(scores.astype(np.float64), 4).tolist()
         return rounded
 
-    # ----------------------------------------------------------------- public API
+    def _write(self, prepared: list[Message], on_conflict: Conflict = "error") -> WriteResult:
+        """Embeds (when a vector engine is present), stores in one transaction, updates the
+        engines and runs the hooks. Nothing is written when embedding fails."""
+        store = self._store_impl
+        replaced: list[Message | None] = []
+        if on_conflict == "replace" and self._wants_removed:
+            old_keys = [k for k in store.keys_of([m.id or "" for m in prepared]) if k is not None]
+            replaced = store.get(old_keys)
+        vector = self._engines.vector
+        vectors = vector.embed([m.content for m in prepared]) if vector is not None else None
+        if vectors is not None:
+            self._engines.stamp_embedder()
+        result = store.put(prepared, vectors, on_conflict=on_conflict)
+        self._engines.on_write(result, prepared, vectors)
+        if replaced:
+            self._on_removed([m for m in replaced if m is not None])
+        self._on_stored(prepared, result.keys)
+        return result
+
+    def _delete_keys(self, keys: Sequence[int]) -> int:
+        """Removes keys from the store and the engines; returns how many were there."""
+        if not keys:
+            return 0
+        store = self._store_impl
+        before = store.get(keys) if self._wants_removed else None
+        result = store.remove(keys)
+        self._engines.on_write(result, [], None)
+        if result.removed and before is not None:
+            gone = set(result.removed)
+            self._on_removed([m for k, m in zip(keys, before, strict=True) if k in gone and m])
+        return len(result.removed)
+
+    # ----------------------------------------------------------------- public API: writing
     def add_message(
         self, message_or_role: Message | str, content: str | None = None, **fields: Any
     ) -> str:
@@ -324,68 +348,466 @@ class MemoryBackend(ABC):
         return self.add_messages([msg], session_id=session_id)[0]
 
     def add_messages(
-        self, messages: Iterable[Message | Mapping[str, Any]], *, session_id: SessionScope = None
+        self,
+        messages: Iterable[Message | Mapping[str, Any]],
+        *,
+        session_id: SessionScope = None,
+        on_conflict: Conflict = "error",
     ) -> list[str]:
-        """Stores many messages at once (the fast path) and returns their ids in order.
+        """Stores many messages in one all-or-nothing write and returns their ids in order.
 
-        Each item goes to ``session_id`` (the bound session by default). An item that names a
-        different session is refused unless ``session_id=ALL_SESSIONS``, which keeps each item's
-        own session.
+        Where each goes: see the class docs (bound or shared). ``on_conflict`` decides what an
+        id that is already stored does: ``"error"`` (refuse the whole batch), ``"replace"``
+        (an upsert: the stored message is replaced, re-indexed and re-embedded) or ``"skip"``
+        (keep the stored one; its id is still returned).
         """
-        _check_batch(messages)
+        check_batch(messages)
+        if on_conflict not in _CONFLICTS:
+            raise InvalidArgumentError(
+                f"on_conflict must be one of {_CONFLICTS}, got {on_conflict!r}"
+            )
         with self._lock:
             self._check_open()
             prepared = self._prepare(messages, session_id)
             if not prepared:
                 return []
-            self._store(prepared)
+            self._write(prepared, on_conflict)
             for sid in dict.fromkeys(m.session_id for m in prepared):
                 self._after_store(sid)
             return [m.id for m in prepared if m.id is not None]
 
-    def get_messages(
-        self, session_id: SessionScope = None, limit: int | None = None
+    def update_message(
+        self,
+        id: str,
+        *,
+        content: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        importance: float | None = None,
+        session_id: SessionScope = None,
+    ) -> bool:
+        """Changes a stored message's content, metadata or importance; False when no such
+        message is in scope. It is re-indexed (and re-embedded) in the same write. A new
+        content without a new importance is scored again."""
+        if not isinstance(id, str):
+            raise InvalidTypeError(f"id must be str, not {type(id).__name__}")
+        with self._lock:
+            self._check_open()
+            old = self._find(id, session_id)
+            if old is None:
+                return False
+            changes: dict[str, Any] = {}
+            if content is not None:
+                changes["content"] = content
+                if importance is None:
+                    changes["importance"] = None
+            if metadata is not None:
+                changes["metadata"] = metadata
+            if importance is not None:
+                changes["importance"] = importance
+            if not changes:
+                return True
+            new = old.replace(**changes)
+            prepared = self._prepare([new], ALL)
+            self._write(prepared, "replace")
+            return True
+
+    def delete_message(self, id: str, *, session_id: SessionScope = None) -> bool:
+        """Deletes one message of the session in scope; False when it is not there."""
+        if not isinstance(id, str):
+            raise InvalidTypeError(f"id must be str, not {type(id).__name__}")
+        return self.delete_messages([id], session_id=session_id) > 0
+
+    def delete_messages(
+        self,
+        ids: Iterable[str] | None = None,
+        *,
+        session_id: SessionScope = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Deletes, in one write, the messages with these ids (and/or matching ``filters``)
+        in the session in scope; returns how many were removed. Ids elsewhere are ignored."""
+        predicate = compile_filters(check_mapping(filters, "filters"))
+        if ids is None and predicate is None:
+            raise InvalidArgumentError("delete_messages needs ids, filters or both")
+        if isinstance(ids, str):
+            raise InvalidTypeError("ids must be a list of str, not a str")
+        id_list = None if ids is None else list(ids)
+        for i in id_list or ():
+            if not isinstance(i, str):
+                raise InvalidTypeError(f"ids must be str, got {type(i).__name__}")
+        with self._lock:
+            self._check_open()
+            store = self._store_impl
+            sessions = set(self._scope(session_id))
+            everywhere = isinstance(session_id, AllSessions)
+            if id_list is not None:
+                keys = [k for k in store.keys_of(id_list) if k is not None]
+                found = store.get(keys)
+                doomed = [
+                    k
+                    for k, m in zip(keys, found, strict=True)
+                    if m is not None
+                    and (everywhere or m.session_id in sessions)
+                    and (predicate is None or predicate(m.metadata))
+                ]
+            else:
+                assert predicate is not None
+                doomed = [
+                    k for sid in sessions for k, m in self._keyed(sid) if predicate(m.metadata)
+                ]
+            return self._delete_keys(doomed)
+
+    def clear_session(self, session_id: str | AllSessions) -> None:
+        """Removes every message of ``session_id`` (``ALL_SESSIONS``: of every session).
+
+        Clearing a session that holds nothing is a no-op.
+        """
+        if session_id is None:
+            raise InvalidArgumentError("clear_session needs a session_id (or ALL_SESSIONS)")
+        with self._lock:
+            self._check_open()
+            for sid in self._scope(session_id):
+                self._clear_one(sid)
+
+    def _keyed(self, session_id: str) -> list[tuple[int, Message]]:
+        """A session's messages with their keys, chronological."""
+        store = self._store_impl
+        keys = store.session_keys(session_id)
+        return [(k, m) for k, m in zip(keys, store.get(keys), strict=True) if m is not None]
+
+    def _clear_one(self, session_id: str) -> None:
+        before = self._keyed(session_id) if self._wants_removed else None
+        result = self._store_impl.remove_session(session_id)
+        self._engines.on_write(result, [], None)
+        if result.removed and before is not None:
+            gone = set(result.removed)
+            self._on_removed([m for k, m in before if k in gone])
+
+    def cleanup_session(self, session_id: str | AllSessions) -> None:
+        """The Niflheim-X seed's name for :meth:`clear_session`."""
+        self.clear_session(session_id)
+
+    def cleanup_old_messages(self, max_age_days: float, *, session_id: SessionScope = None) -> int:
+        """Removes messages older than ``max_age_days`` from the session in scope
+        (``ALL_SESSIONS`` for every session). Returns how many were removed."""
+        cutoff = time.time() - check_age(max_age_days) * 86400.0
+        with self._lock:
+            self._check_open()
+            doomed = [
+                k
+                for sid in self._scope(session_id)
+                for k, m in self._keyed(sid)
+                if m.timestamp < cutoff
+            ]
+            return self._delete_keys(doomed)
+
+    # ----------------------------------------------------------------- public API: reading
+    def _find(self, id: str, session_id: SessionScope) -> Message | None:
+        key = self._store_impl.keys_of([id])[0]
+        if key is None:
+            return None
+        m = self._store_impl.get([key])[0]
+        if m is None or not self._live(m, self._cutoff()):
+            return None
+        if isinstance(session_id, AllSessions) or m.session_id in self._scope(session_id):
+            return m
+        return None
+
+    def get_message(self, id: str, *, session_id: SessionScope = None) -> Message | None:
+        """The message with this id in the session in scope, or None."""
+        if not isinstance(id, str):
+            raise InvalidTypeError(f"id must be str, not {type(id).__name__}")
+        with self._lock:
+            self._check_open()
+            return self._find(id, session_id)
+
+    def get_messages_by_ids(
+        self, ids: Iterable[str], *, session_id: SessionScope = None
     ) -> list[Message]:
-        """Messages in chronological order; ``limit`` keeps the newest ``limit``."""
-        n = _check_limit(limit, "limit")
+        """The messages with these ids in the session in scope, in the order asked; ids that
+        are missing (or elsewhere) are left out."""
+        if isinstance(ids, str):
+            raise InvalidTypeError("ids must be a list of str, not a str")
+        id_list = list(ids)
+        for i in id_list:
+            if not isinstance(i, str):
+                raise InvalidTypeError(f"ids must be str, got {type(i).__name__}")
+        with self._lock:
+            self._check_open()
+            store = self._store_impl
+            keys = store.keys_of(id_list)
+            present = [k for k in keys if k is not None]
+            found = dict(zip(present, store.get(present), strict=True))
+            everywhere = isinstance(session_id, AllSessions)
+            sessions = set() if everywhere else set(self._scope(session_id))
+            cutoff = self._cutoff()
+            out = []
+            for k in keys:
+                m = found.get(k) if k is not None else None
+                if m is None or not self._live(m, cutoff):
+                    continue
+                if everywhere or m.session_id in sessions:
+                    out.append(m)
+            return out
+
+    def get_messages(
+        self,
+        session_id: SessionScope = None,
+        limit: int | None = None,
+        *,
+        offset: int | None = None,
+        before: Any = None,
+        after: Any = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> list[Message]:
+        """Messages in chronological order.
+
+        ``before``/``after`` (epoch seconds or datetimes) keep messages strictly between them;
+        ``filters`` keeps those whose metadata match (see :mod:`ferromem.filters`); then
+        ``offset`` skips that many of the newest and ``limit`` keeps the newest ``limit`` of
+        the rest: pages go back in time, ``get_messages(limit=20, offset=20)`` being the second
+        page of the newest twenty.
+        """
+        n = check_count(limit, "limit")
+        skip = check_count(offset, "offset") or 0
+        lo = check_time(after, "after")
+        hi = check_time(before, "before")
+        predicate = compile_filters(check_mapping(filters, "filters"))
+        cutoff = self._cutoff()
+        if cutoff is not None and (lo is None or lo < cutoff):
+            lo = cutoff - 1e-6  # ``after`` is exclusive; the cutoff itself is still live
         with self._lock:
             self._check_open()
             sessions = self._scope(session_id)
-            msgs = [m for sid in sessions for m in self._load(sid)]
-        if len(sessions) > 1 or not _is_sorted(msgs):
+            store = self._store_impl
+            if lo is None and hi is None:
+                msgs = [m for sid in sessions for m in store.messages(sid)]
+            else:
+                msgs = [
+                    m for sid in sessions for m in store.messages_between(sid, after=lo, before=hi)
+                ]
+        if len(sessions) > 1:
             msgs.sort(key=chrono_key)
+        if predicate is not None:
+            msgs = [m for m in msgs if predicate(m.metadata)]
+        if skip:
+            msgs = msgs[:-skip] if skip < len(msgs) else []
         if n is not None:
             msgs = msgs[-n:] if n else []
         return msgs
 
+    def list_sessions(self, *, user_id: str | None = None) -> list[str]:
+        """The sessions this memory can see: a bound memory lists only its own session; a
+        shared one (or a call through ``ALL_SESSIONS`` of a bound one, see
+        :meth:`list_all_sessions`) lists every session with messages or started. ``user_id``
+        keeps the sessions started with that ``user_id`` in their metadata."""
+        if self.bound:
+            with self._lock:
+                self._check_open()
+                mine = [s for s in self._store_impl.known_sessions() if s == self.session_id]
+            return self._by_user(mine, user_id)
+        return self.list_all_sessions(user_id=user_id)
+
+    def list_all_sessions(self, *, user_id: str | None = None) -> list[str]:
+        """Every session of the store (with messages, or started), bound memory or not."""
+        with self._lock:
+            self._check_open()
+            return self._by_user(self._store_impl.known_sessions(), user_id)
+
+    def _by_user(self, sessions: list[str], user_id: str | None) -> list[str]:
+        if user_id is None:
+            return sessions
+        if not isinstance(user_id, str):
+            raise InvalidTypeError(f"user_id must be str, not {type(user_id).__name__}")
+        store = self._store_impl
+        out = []
+        for s in sessions:
+            info = store.session_info(s) or {}
+            if (info.get("metadata") or {}).get("user_id") == user_id:
+                out.append(s)
+        return out
+
+    # ----------------------------------------------------------------- public API: searching
     def search(
         self,
         query: str,
         *,
         session_id: SessionScope = None,
-        limit: int = 10,
-        min_score: float = 0.0,
+        limit: int | None = None,
+        min_score: float | None = None,
         filters: Mapping[str, Any] | None = None,
+        recency_half_life: float | None = None,
+        importance_weight: float = 0.0,
     ) -> list[Hit]:
         """The messages most relevant to ``query``, best first.
 
-        ``filters`` keeps only messages whose metadata has exactly these key/value pairs.
-        An empty or whitespace-only query finds nothing.
+        ``limit`` (default :attr:`default_search_limit`) hits at most; ``min_score`` drops
+        weaker hits (none by default); ``filters`` keeps messages whose metadata match
+        (``{"key": value}`` or operators, see :mod:`ferromem.filters`). An empty or
+        whitespace-only query finds nothing.
+
+        Time-aware ranking (off by default): with ``recency_half_life`` (seconds) and/or
+        ``importance_weight`` (in [0, 1]) the score becomes ``(1 - importance_weight) *
+        relevance * 0.5 ** (age / recency_half_life) + importance_weight * importance``, where
+        ``relevance`` is the engine score divided by the best hit's (so in [0, 1]) and ``age``
+        is the time since the message (0 for future timestamps). Candidates are the engine's
+        best ``4 * limit``, re-ranked.
         """
-        query = _check_query(query)
-        n = _check_limit(limit, "limit", allow_none=False)
-        if isinstance(min_score, bool) or not isinstance(min_score, (int, float)):
-            raise InvalidTypeError(f"min_score must be a float, not {type(min_score).__name__}")
-        if math.isnan(min_score):
-            raise InvalidArgumentError("min_score must not be NaN")
-        if filters is not None and not isinstance(filters, Mapping):
-            raise InvalidTypeError(f"filters must be a dict, not {type(filters).__name__}")
-        if not n or not query.strip():
+        query = check_query(query)
+        return self._search_checked(
+            query, None, session_id, limit, min_score, filters, recency_half_life,
+            importance_weight,
+        )  # fmt: skip
+
+    def search_by_vector(
+        self,
+        vector: Any,
+        *,
+        session_id: SessionScope = None,
+        limit: int | None = None,
+        min_score: float | None = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> list[Hit]:
+        """The messages nearest to a query vector (a memory with a vector engine), best first."""
+        if self._engines.vector is None:
+            raise InvalidArgumentError(
+                f"{type(self).__name__} has no vector engine: pass embedder=... to search by vector"
+            )
+        try:
+            arr = np.asarray(vector, dtype=np.float32)
+        except (TypeError, ValueError) as e:
+            raise InvalidTypeError(f"vector must be a sequence of floats: {e}") from e
+        dim = self._engines.vector.dimension
+        if arr.ndim != 1 or (dim is not None and arr.shape[0] != dim):
+            raise InvalidArgumentError(
+                f"vector must have shape ({dim if dim is not None else 'dim'},), got {arr.shape}"
+            )
+        if not np.isfinite(arr).all():
+            raise InvalidArgumentError("vector must not contain NaN or infinite values")
+        return self._search_checked(None, arr, session_id, limit, min_score, filters, None, 0.0)
+
+    def _search_checked(
+        self,
+        query: str | None,
+        vector: npt.NDArray[np.float32] | None,
+        session_id: SessionScope,
+        limit: int | None,
+        min_score: float | None,
+        filters: Mapping[str, Any] | None,
+        recency_half_life: float | None,
+        importance_weight: float,
+    ) -> list[Hit]:
+        n = check_count(limit, "limit")
+        if n is None:
+            n = self.default_search_limit
+        floor = check_score(min_score, "min_score")
+        predicate = compile_filters(check_mapping(filters, "filters"))
+        half_life = check_score(recency_half_life, "recency_half_life")
+        if half_life is not None and not half_life > 0:
+            raise InvalidArgumentError(f"recency_half_life must be > 0, got {half_life}")
+        weight = check_weight(importance_weight, "importance_weight")
+        if not n or (query is not None and not query.strip()):
             return []
+        blend = half_life is not None or weight > 0
         with self._lock:
             self._check_open()
-            hits = self._search(query, self._scope(session_id), n, filters)
-        return [h for h in hits if h.score >= min_score][:n]
+            hits = self._search(query, vector, session_id, 4 * n if blend else n, predicate)
+        if blend:
+            hits = _blend(hits, half_life, weight)[:n]
+        if floor is not None:
+            hits = [h for h in hits if h.score >= floor]
+        return hits[:n]
+
+    def _search(
+        self,
+        query: str | None,
+        vector: npt.NDArray[np.float32] | None,
+        session_id: SessionScope | list[str],
+        n: int,
+        predicate: Predicate | None,
+        keep: Callable[[Message], bool] | None = None,
+    ) -> list[Hit]:
+        """The best ``n`` hits in scope that ``predicate`` (on metadata) and ``keep`` (on the
+        message) accept, from the engines (asking for more while hits fall out of scope or are
+        turned down), or from a keyword index built over the messages in scope when the memory
+        keeps no engines."""
+        if isinstance(session_id, list):
+            sessions: list[str] | None = session_id
+        else:
+            sessions = self._engine_scope(session_id)
+        engines = self._engines
+        if not engines.engines or not engines.tracked:
+            if query is None:
+                return []
+            scope = sessions if sessions is not None else self._store_impl.sessions()
+            candidates = [m for sid in scope for m in self._store_impl.messages(sid)]
+            if predicate is not None:
+                candidates = [m for m in candidates if predicate(m.metadata)]
+            if keep is not None:
+                candidates = [m for m in candidates if keep(m)]
+            cutoff = self._cutoff()
+            if cutoff is not None:
+                candidates = [m for m in candidates if m.timestamp >= cutoff]
+            return keyword_search(query, candidates, n)
+        engines.sync(sessions)
+        wanted = None if sessions is None else set(sessions)
+        store = self._store_impl
+        cutoff = self._cutoff()
+        if cutoff is not None:
+            young = keep
+            keep = lambda m: m.timestamp >= cutoff and (young is None or young(m))  # noqa: E731
+        picky = predicate is not None or keep is not None
+        k = n if not picky and (wanted is None or len(wanted) <= 8) else max(4 * n, 64)
+        neighbours = self._neighbours(wanted, predicate)
+        while True:
+            ranking = engines.ranking(query, vector, sessions, k, neighbours)
+            found = store.get([key for key, _ in ranking])
+            hits: list[Hit] = []
+            for (_, score), m in zip(ranking, found, strict=True):
+                if m is None or (wanted is not None and m.session_id not in wanted):
+                    continue
+                if predicate is not None and not predicate(m.metadata):
+                    continue
+                if keep is not None and not keep(m):
+                    continue
+                hits.append(Hit(m, score))
+                if len(hits) == n:
+                    return hits
+            if len(ranking) < k:
+                return hits
+            k *= 4
+
+    def _neighbours(
+        self, wanted: set[str] | None, predicate: Predicate | None
+    ) -> Callable[[int], tuple[int | None, int | None]]:
+        """For the hybrid fusion: the keys just before and after a key in its session (in
+        scope and passing the filter), from the store's session order, cached per search."""
+        store = self._store_impl
+        positions: dict[str, tuple[list[int], dict[int, int]]] = {}
+
+        def around(key: int) -> tuple[int | None, int | None]:
+            m = store.get([key])[0]
+            if m is None or (wanted is not None and m.session_id not in wanted):
+                return (None, None)
+            sid = m.session_id
+            if sid not in positions:
+                keys = store.session_keys(sid)
+                positions[sid] = (keys, {k: i for i, k in enumerate(keys)})
+            keys, at = positions[sid]
+            i = at.get(key)
+            if i is None:
+                return (None, None)
+            out: list[int | None] = []
+            for j in (i - 1, i + 1):
+                near = keys[j] if 0 <= j < len(keys) else None
+                if near is not None and predicate is not None:
+                    nm = store.get([near])[0]
+                    if nm is None or not predicate(nm.metadata):
+                        near = None
+                out.append(near)
+            return (out[0], out[1])
+
+        return around
 
     def search_messages(
         self, query: str, session_id: SessionScope = None, limit: int = 10
@@ -393,6 +815,7 @@ class MemoryBackend(ABC):
         """:meth:`search` without the scores (the seeds' name)."""
         return [h.message for h in self.search(query, session_id=session_id, limit=limit)]
 
+    # ----------------------------------------------------------------- context
     def get_context(
         self,
         query: str | None = None,
@@ -408,8 +831,8 @@ class MemoryBackend(ABC):
         whole it is cut, not dropped, and ends with ``[truncated]``.
         """
         if query is not None:
-            query = _check_query(query)
-        budget = _check_limit(max_tokens, "max_tokens")
+            query = check_query(query)
+        budget = check_count(max_tokens, "max_tokens")
         if budget is None:
             budget = self._default_budget()
         with self._lock:
@@ -426,53 +849,100 @@ class MemoryBackend(ABC):
             builder.add_recent(self._recent_iter(sessions))
             return builder.render()
 
-    def _default_budget(self) -> int:
-        return self.default_context_tokens
-
     def _recent_iter(self, sessions: list[str]) -> Iterable[Message]:
         """Messages newest first, for filling the context with recent turns."""
-        msgs = [m for sid in sessions for m in self._load(sid)]
-        if len(sessions) > 1 or not _is_sorted(msgs):
+        cutoff = self._cutoff()
+        msgs = [
+            m
+            for sid in sessions
+            for m in self._store_impl.messages(sid)
+            if cutoff is None or m.timestamp >= cutoff
+        ]
+        if len(sessions) > 1:
             msgs.sort(key=chrono_key)
         return reversed(msgs)
 
-    def delete_message(self, id: str, *, session_id: SessionScope = None) -> bool:
-        """Deletes one message of the bound session (or of ``session_id``); False if absent."""
-        if not isinstance(id, str):
-            raise InvalidTypeError(f"id must be str, not {type(id).__name__}")
-        with self._lock:
-            self._check_open()
-            msg = self._get(id)
-            if msg is None or msg.session_id not in self._scope(session_id):
-                return False
-            return self._remove(msg.session_id, [id]) > 0
-
-    def clear_session(self, session_id: str | AllSessions) -> None:
-        """Removes every message of ``session_id`` (``ALL_SESSIONS``: of every session).
-
-        Clearing a session that holds nothing is a no-op.
-        """
+    # ----------------------------------------------------------------- sessions with a life
+    def start_session(
+        self, session_id: str | None = None, *, metadata: Mapping[str, Any] | None = None
+    ) -> str:
+        """Starts a session (a new id when none is given) and returns its id; ``metadata``
+        (such as ``user_id`` and ``agent_id``) is kept with it. A bound memory starts only its
+        own session."""
         if session_id is None:
-            raise InvalidArgumentError("clear_session needs a session_id (or ALL_SESSIONS)")
+            session_id = self.session_id if self.bound else uuid.uuid4().hex
+        sid = self._scope(session_id)[0]
+        if self.bound and sid != self.session_id:
+            raise InvalidArgumentError(
+                f"a memory bound to {self.session_id!r} cannot start session {sid!r}"
+            )
+        meta = dict(check_mapping(metadata, "metadata") or {})
+        for key in meta:
+            if not isinstance(key, str):
+                raise InvalidTypeError(f"metadata keys must be str, got {key!r}")
         with self._lock:
             self._check_open()
-            for sid in self._scope(session_id):
-                self._clear(sid)
+            info = self._store_impl.session_info(sid) or {}
+            info.update({"started": time.time(), "ended": None, "metadata": meta})
+            self._store_impl.write_session_info(sid, info)
+        return sid
 
+    def end_session(self, session_id: SessionScope = None) -> None:
+        """Marks a session as ended (its messages stay)."""
+        sid = self._scope(session_id)[0]
+        with self._lock:
+            self._check_open()
+            info = self._store_impl.session_info(sid) or {"metadata": {}}
+            info.setdefault("started", None)
+            info["ended"] = time.time()
+            self._store_impl.write_session_info(sid, info)
+
+    def get_session_summary(self, session_id: SessionScope = None) -> dict[str, Any]:
+        """The Phidata seed's session summary: ``session_id``, ``started``, ``ended``,
+        ``metadata``, ``turns``, ``tokens``, first/last message times, and ``summary`` when
+        the memory keeps one."""
+        sid = self._scope(session_id)[0]
+        stats = self.get_session_stats(sid)
+        with self._lock:
+            info = self._store_impl.session_info(sid) or {}
+        preamble = [
+            body for _, body in self._context_preamble([sid], None) if isinstance(body, str)
+        ]
+        return {
+            "session_id": sid,
+            "started": info.get("started"),
+            "ended": info.get("ended"),
+            "metadata": dict(info.get("metadata") or {}),
+            "turns": stats["message_count"],
+            "tokens": stats["tokens"],
+            "first_timestamp": stats["first_timestamp"],
+            "last_timestamp": stats["last_timestamp"],
+            "summary": preamble[0] if preamble else None,
+        }
+
+    # ----------------------------------------------------------------- stats and life cycle
     def get_stats(self) -> dict[str, Any]:
         """Totals over the whole memory: ``total_messages``, ``active_sessions``,
-        ``memory_usage_mb`` and backend-specific figures."""
+        ``memory_usage_mb`` and memory-specific figures."""
         with self._lock:
             self._check_open()
-            sessions = self._session_ids()
+            store = self._store_impl
+            sessions = store.sessions()
             stats: dict[str, Any] = {
                 "backend": type(self).__name__,
-                "total_messages": sum(self._count(s) for s in sessions),
+                "total_messages": sum(store.count(s) for s in sessions),
                 "active_sessions": len(sessions),
                 "memory_usage_mb": self._memory_usage_bytes() / (1024 * 1024),
             }
+            if self._engines.engines:
+                stats.update(self._engines.stats())
+            stats.update(store.stats())
             stats.update(self._extra_stats())
             return stats
+
+    def _memory_usage_bytes(self) -> int:
+        engines = sum(e.memory_bytes() for e in self._engines.engines)
+        return self._store_impl.usage_bytes() + engines
 
     def get_session_stats(self, session_id: SessionScope = None) -> dict[str, Any]:
         """Figures for one session (or ``ALL_SESSIONS``): ``message_count``, ``tokens``,
@@ -500,23 +970,12 @@ class MemoryBackend(ABC):
             "avg_importance": sum(scored) / len(scored) if scored else None,
         }
 
-    def cleanup_old_messages(self, max_age_days: float, *, session_id: SessionScope = None) -> int:
-        """Removes messages older than ``max_age_days`` from the bound session (or
-        ``session_id``; ``ALL_SESSIONS`` for every session). Returns how many were removed."""
-        cutoff = time.time() - _check_age(max_age_days) * 86400.0
-        removed = 0
-        with self._lock:
-            self._check_open()
-            for sid in self._scope(session_id):
-                old = [m.id for m in self._load(sid) if m.timestamp < cutoff and m.id is not None]
-                if old:
-                    removed += self._remove(sid, old)
-        return removed
-
     def close(self) -> None:
         """Releases files and connections; the memory cannot be used afterwards."""
         with self._lock:
-            self._closed = True
+            if not self._closed:
+                self._closed = True
+                self._store_impl.close()
 
     def __enter__(self: B) -> B:
         return self
@@ -525,96 +984,35 @@ class MemoryBackend(ABC):
         self.close()
 
     def __len__(self) -> int:
-        """Messages in the bound session."""
+        """Messages in the bound (or default) session."""
         with self._lock:
             self._check_open()
-            return self._count(self.session_id)
+            return self._store_impl.count(self.session_id)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(session_id={self.session_id!r})"
+        bound = f"session_id={self.session_id!r}" if self.bound else "shared"
+        return f"{type(self).__name__}({bound})"
 
-    # ----------------------------------------------------------------- async twins
-    # The same work in a worker thread: the event loop stays free while the Rust engines run
-    # with the GIL released. Each twin calls the (possibly overridden) sync method.
-    async def _in_thread(self, fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-        return await asyncio.to_thread(fn, *args, **kwargs)
 
-    async def aadd_message(
-        self, message_or_role: Message | str, content: str | None = None, **fields: Any
-    ) -> str:
-        """Async twin of :meth:`add_message`."""
-        return await self._in_thread(self.add_message, message_or_role, content, **fields)
+ALL = AllSessions()
 
-    async def aadd_messages(
-        self, messages: Iterable[Message | Mapping[str, Any]], *, session_id: SessionScope = None
-    ) -> list[str]:
-        """Async twin of :meth:`add_messages`."""
-        return await self._in_thread(self.add_messages, messages, session_id=session_id)
 
-    async def aget_messages(
-        self, session_id: SessionScope = None, limit: int | None = None
-    ) -> list[Message]:
-        """Async twin of :meth:`get_messages`."""
-        return await self._in_thread(self.get_messages, session_id, limit)
-
-    async def asearch(
-        self,
-        query: str,
-        *,
-        session_id: SessionScope = None,
-        limit: int = 10,
-        min_score: float = 0.0,
-        filters: Mapping[str, Any] | None = None,
-    ) -> list[Hit]:
-        """Async twin of :meth:`search`."""
-        return await self._in_thread(
-            self.search,
-            query,
-            session_id=session_id,
-            limit=limit,
-            min_score=min_score,
-            filters=filters,
-        )
-
-    async def asearch_messages(
-        self, query: str, session_id: SessionScope = None, limit: int = 10
-    ) -> list[Message]:
-        """Async twin of :meth:`search_messages`."""
-        return await self._in_thread(self.search_messages, query, session_id, limit)
-
-    async def aget_context(
-        self,
-        query: str | None = None,
-        *,
-        session_id: SessionScope = None,
-        max_tokens: int | None = None,
-    ) -> str:
-        """Async twin of :meth:`get_context`."""
-        return await self._in_thread(
-            self.get_context, query, session_id=session_id, max_tokens=max_tokens
-        )
-
-    async def adelete_message(self, id: str, *, session_id: SessionScope = None) -> bool:
-        """Async twin of :meth:`delete_message`."""
-        return await self._in_thread(self.delete_message, id, session_id=session_id)
-
-    async def aclear_session(self, session_id: str | AllSessions) -> None:
-        """Async twin of :meth:`clear_session`."""
-        await self._in_thread(self.clear_session, session_id)
-
-    async def aget_stats(self) -> dict[str, Any]:
-        """Async twin of :meth:`get_stats`."""
-        return await self._in_thread(self.get_stats)
-
-    async def aget_session_stats(self, session_id: SessionScope = None) -> dict[str, Any]:
-        """Async twin of :meth:`get_session_stats`."""
-        return await self._in_thread(self.get_session_stats, session_id)
-
-    async def acleanup_old_messages(
-        self, max_age_days: float, *, session_id: SessionScope = None
-    ) -> int:
-        """Async twin of :meth:`cleanup_old_messages`."""
-        return await self._in_thread(self.cleanup_old_messages, max_age_days, session_id=session_id)
+def _blend(hits: list[Hit], half_life: float | None, weight: float) -> list[Hit]:
+    """Re-ranks hits by relevance, recency and importance (see :meth:`MemoryBackend.search`)."""
+    if not hits:
+        return hits
+    best = max(h.score for h in hits)
+    now = time.time()
+    out = []
+    for h in hits:
+        relevance = h.score / best if best > 0 else 0.0
+        if half_life is not None:
+            age = max(0.0, now - h.message.timestamp)
+            relevance *= math.pow(0.5, age / half_life)
+        importance = h.message.importance or 0.0
+        out.append(Hit(h.message, (1.0 - weight) * relevance + weight * importance))
+    out.sort(key=lambda h: -h.score)
+    return out
 
 
 def _call_importance(scorer: ImportanceCallable, texts: list[str]) -> list[float]:
@@ -638,13 +1036,13 @@ def _call_importance(scorer: ImportanceCallable, texts: list[str]) -> list[float
     return out
 
 
-def _is_sorted(msgs: list[Message]) -> bool:
-    return all(msgs[i].timestamp <= msgs[i + 1].timestamp for i in range(len(msgs) - 1))
-
-
 def _with(message: Message, **changes: Any) -> Message:
     """A copy of a validated message with trusted fields changed, skipping re-validation."""
     copy = object.__new__(Message)
     for name in Message.__slots__:
         object.__setattr__(copy, name, changes.get(name, getattr(message, name)))
     return copy
+
+
+# Re-exported for memories that build engines from their constructor arguments.
+__all__ += ["KeywordEngine", "VectorEngine", "check_positive_int"]

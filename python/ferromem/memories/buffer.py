@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ..base import TokenCounter
-from ..message import DEFAULT_SESSION, Message
-from .dict_memory import check_positive_int
+from ..checks import check_positive_int
+from ..message import Message
 from .in_memory import InMemoryBackend
 
 __all__ = ["BufferMemory"]
@@ -27,52 +27,49 @@ class BufferMemory(InMemoryBackend):
         max_tokens: int = 2000,
         token_counter: TokenCounter | None = None,
         *,
-        session_id: str = DEFAULT_SESSION,
+        session_id: str | None = None,
     ) -> None:
-        super().__init__(session_id=session_id, token_counter=token_counter)
+        super().__init__(session_id=session_id, token_counter=token_counter, index_eagerly=False)
         self.max_tokens = check_positive_int(max_tokens, "max_tokens")
         self._tokens: dict[str, int] = {}
         self._session_tokens: dict[str, int] = {}
         self._evicted = 0
 
-    def _store(self, messages: Sequence[Message]) -> None:
+    def _write(self, prepared: list[Message], on_conflict: Any = "error") -> Any:
         # Count before storing: a token_counter that raises must leave the buffer unchanged.
-        counts = self._count_tokens_many([m.content for m in messages])
-        super()._store(messages)
-        for m, n in zip(messages, counts, strict=True):
+        self._counting = self._count_tokens_many([m.content for m in prepared])
+        return super()._write(prepared, on_conflict)
+
+    def _on_stored(self, messages: Sequence[Message], keys: Sequence[int | None]) -> None:
+        for m, n, key in zip(messages, self._counting, keys, strict=True):
+            if key is None:
+                continue
             assert m.id is not None
             self._tokens[m.id] = n
             self._session_tokens[m.session_id] = self._session_tokens.get(m.session_id, 0) + n
 
-    def _remove(self, session_id: str, ids: Collection[str]) -> int:
-        present = [i for i in ids if i in self._tokens and self._by_id[i].session_id == session_id]
-        removed = super()._remove(session_id, ids)
-        for mid in present:
-            self._session_tokens[session_id] -= self._tokens.pop(mid)
-        if not self._count(session_id):
-            self._session_tokens.pop(session_id, None)
-        return removed
-
-    def _clear(self, session_id: str) -> None:
-        for mid in self._sessions.get(session_id, {}):
-            self._tokens.pop(mid, None)
-        self._session_tokens.pop(session_id, None)
-        super()._clear(session_id)
+    def _on_removed(self, messages: Sequence[Message]) -> None:
+        for m in messages:
+            n = self._tokens.pop(m.id or "", 0)
+            left = self._session_tokens.get(m.session_id, 0) - n
+            if left > 0 or self._memory_store.count(m.session_id):
+                self._session_tokens[m.session_id] = left
+            else:
+                self._session_tokens.pop(m.session_id, None)
 
     def _after_store(self, session_id: str) -> None:
+        store = self._memory_store
         while (
             self._session_tokens.get(session_id, 0) > self.max_tokens
-            and self._count(session_id) > 1
+            and store.count(session_id) > 1
         ):
-            oldest = self._oldest(session_id)
-            assert oldest is not None and oldest.id is not None
-            self._evicted += self._remove(session_id, [oldest.id])
+            self._evicted += self._delete_keys(store.oldest_keys(session_id, 1))
 
     def _default_budget(self) -> int:
         return self.max_tokens
 
     def buffered_tokens(self, session_id: str | None = None) -> int:
-        """Tokens currently held for a session (the bound one by default)."""
+        """Tokens currently held for a session (the bound or default one by default)."""
         return self._session_tokens.get(session_id or self.session_id, 0)
 
     def _extra_stats(self) -> dict[str, Any]:

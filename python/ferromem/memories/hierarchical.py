@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from itertools import islice
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .._core import ImportanceScorer, KeywordIndex
+from .._core import ImportanceScorer
 from ..base import ContextSection, ImportanceCallable, SessionScope, TokenCounter
+from ..engines.keyword import KeywordEngine
 from ..errors import InvalidArgumentError, InvalidTypeError
-from ..message import DEFAULT_SESSION, Hit, Message, chrono_key
+from ..message import Message, chrono_key
 from .dict_memory import check_positive_int
 from .in_memory import InMemoryBackend
 
@@ -55,10 +55,14 @@ class HierarchicalMemory(InMemoryBackend):
         *,
         relevant_limit: int = 3,
         importance_scorer: ImportanceScorer | ImportanceCallable | None = None,
-        session_id: str = DEFAULT_SESSION,
+        session_id: str | None = None,
         token_counter: TokenCounter | None = None,
     ) -> None:
-        super().__init__(session_id=session_id, token_counter=token_counter)
+        super().__init__(
+            session_id=session_id,
+            token_counter=token_counter,
+            keyword=KeywordEngine(index_roles=False, b=0.75, neighbour_weights=(0.0, 0.0)),
+        )
         self.short_term_size = check_positive_int(short_term_size, "short_term_size")
         self.medium_threshold = _check_threshold(medium_threshold, "medium_threshold")
         self.long_threshold = _check_threshold(long_threshold, "long_threshold")
@@ -77,91 +81,32 @@ class HierarchicalMemory(InMemoryBackend):
         self.importance_scorer = importance_scorer
         self._medium: dict[str, dict[str, Message]] = {}
         self._long: dict[str, dict[str, Message]] = {}
-        # Every turn in the Rust keyword index (one group per session, integer keys): search
-        # runs on it, and the medium tier's relevant turns are its hits that are medium-term.
-        self._index = KeywordIndex()
-        self._key_of: dict[str, int] = {}
-        self._by_key: dict[int, Message] = {}
-        self._next_key = 0
-        # Sessions whose insertion order is not chronological (a timestamp from the past).
-        self._unordered: set[str] = set()
-        self._newest: dict[str, tuple[float, str]] = {}
 
     # ----------------------------------------------------------------- tier upkeep
-    def _store(self, messages: Sequence[Message]) -> None:
-        super()._store(messages)
-        keys: list[int] = []
-        texts: list[str] = []
-        groups: list[str] = []
-        for m in messages:
+    def _on_stored(self, messages: Sequence[Message], keys: Sequence[int | None]) -> None:
+        for m, key in zip(messages, keys, strict=True):
+            if key is None:
+                continue
             assert m.id is not None
-            sid = m.session_id
-            at = chrono_key(m)
-            newest = self._newest.get(sid)
-            if newest is not None and at < newest:
-                self._unordered.add(sid)
-            else:
-                self._newest[sid] = at
-            key = self._next_key
-            self._next_key += 1
-            self._key_of[m.id] = key
-            self._by_key[key] = m
-            keys.append(key)
-            texts.append(m.content)
-            groups.append(sid)
             score = m.importance if m.importance is not None else 0.0
             if score > self.medium_threshold:
-                self._medium.setdefault(sid, {})[m.id] = m
+                self._medium.setdefault(m.session_id, {})[m.id] = m
             if score > self.long_threshold:
-                self._long.setdefault(sid, {})[m.id] = m
-        if keys:
-            self._index.add(keys, texts, groups=groups)
+                self._long.setdefault(m.session_id, {})[m.id] = m
 
-    def _untier(self, session_id: str, ids: Iterable[str]) -> None:
-        medium = self._medium.get(session_id, {})
-        long = self._long.get(session_id, {})
-        keys = []
-        for mid in ids:
-            medium.pop(mid, None)
-            long.pop(mid, None)
-            key = self._key_of.pop(mid, None)
-            if key is not None:
-                del self._by_key[key]
-                keys.append(key)
-        if keys:
-            self._index.remove(keys)
-        for tier in (self._medium, self._long):
-            if not tier.get(session_id, True):
-                del tier[session_id]
-
-    def _remove(self, session_id: str, ids: Collection[str]) -> int:
-        session = self._sessions.get(session_id, {})
-        present = [mid for mid in ids if mid in session]
-        removed = super()._remove(session_id, present)
-        self._untier(session_id, present)
-        if not self._count(session_id):
-            self._forget_order(session_id)
-        return removed
-
-    def _clear(self, session_id: str) -> None:
-        ids = list(self._sessions.get(session_id, ()))
-        super()._clear(session_id)
-        self._untier(session_id, ids)
-        self._forget_order(session_id)
-
-    def _forget_order(self, session_id: str) -> None:
-        self._unordered.discard(session_id)
-        self._newest.pop(session_id, None)
+    def _on_removed(self, messages: Sequence[Message]) -> None:
+        for m in messages:
+            for tier in (self._medium, self._long):
+                table = tier.get(m.session_id)
+                if table is not None:
+                    table.pop(m.id or "", None)
+                    if not table:
+                        del tier[m.session_id]
 
     # ----------------------------------------------------------------- tiers
     def _short_term(self, session_id: str) -> list[Message]:
         """The newest ``short_term_size`` turns of a session, newest first."""
-        session = self._sessions.get(session_id)
-        if not session:
-            return []
-        if session_id in self._unordered:
-            return heapq.nlargest(self.short_term_size, session.values(), key=chrono_key)
-        return list(islice(reversed(session.values()), self.short_term_size))
+        return self._memory_store.newest(session_id, self.short_term_size)
 
     def _tier(self, name: str, session_id: str) -> list[Message]:
         if name == "short_term":
@@ -189,53 +134,13 @@ class HierarchicalMemory(InMemoryBackend):
         core.sort(key=lambda m: (m.importance or 0.0, *chrono_key(m)), reverse=True)
         return [("Core knowledge", core)]
 
-    def _ranked(
-        self, query: str, sessions: list[str], limit: int, keep: Callable[[Message], bool]
-    ) -> list[Hit]:
-        """The best ``limit`` turns of ``sessions`` for ``query`` that ``keep`` accepts, asking
-        the index for more while ``keep`` turns hits down."""
-        groups: list[str | None] = list(sessions) if len(sessions) <= 8 else [None]
-        wanted = set(sessions)
-        hits: list[Hit] = []
-        for group in groups:
-            k = limit
-            while True:
-                keys, scores = self._index.search(query, k, group=group)
-                found = [
-                    Hit(m, score)
-                    for key, score in zip(keys.tolist(), scores.tolist(), strict=True)
-                    if (m := self._by_key[key]).session_id in wanted and keep(m)
-                ]
-                if len(found) >= limit or len(keys) < k:
-                    break
-                k *= 4
-            hits.extend(found[:limit])
-        hits.sort(key=lambda h: -h.score)
-        return hits[:limit]
-
-    def _search(
-        self, query: str, sessions: list[str], limit: int, filters: Mapping[str, Any] | None
-    ) -> list[Hit]:
-        if not sessions or limit <= 0:
-            return []
-        if not filters:
-            return self._ranked(query, sessions, limit, lambda m: True)
-        wanted = filters.items()
-        return self._ranked(
-            query,
-            sessions,
-            limit,
-            lambda m: all(k in m.metadata and m.metadata[k] == v for k, v in wanted),
-        )
-
     def _context_relevant(self, query: str, sessions: list[str]) -> list[Message]:
         medium = self._medium
-        hits = self._ranked(
-            query,
-            sessions,
-            self.relevant_limit,
-            lambda m: m.id is not None and m.id in medium.get(m.session_id, ()),
-        )
+
+        def in_medium(m: Message) -> bool:
+            return m.id is not None and m.id in medium.get(m.session_id, ())
+
+        hits = self._search(query, None, sessions, self.relevant_limit, None, in_medium)
         return [h.message for h in hits]
 
     def _recent_iter(self, sessions: list[str]) -> Iterable[Message]:
@@ -251,7 +156,8 @@ class HierarchicalMemory(InMemoryBackend):
         stats = super().get_session_stats(session_id)
         with self._lock:
             sessions = self._scope(session_id)
-            stats["short_term"] = sum(min(self._count(s), self.short_term_size) for s in sessions)
+            store = self._memory_store
+            stats["short_term"] = sum(min(store.count(s), self.short_term_size) for s in sessions)
             stats["medium_term"] = sum(len(self._medium.get(s, ())) for s in sessions)
             stats["long_term"] = sum(len(self._long.get(s, ())) for s in sessions)
         return stats

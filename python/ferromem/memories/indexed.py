@@ -1,24 +1,20 @@
-"""`IndexedMemory`: the dict store plus the Rust keyword index (BM25 or the seed's Jaccard)."""
+"""`IndexedMemory`: the in-process store plus the keyword engine (BM25 or the seed's Jaccard)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._core import KeywordIndex
 from .._core import importance as _importance
-from ..base import SessionScope, TokenCounter, _check_limit
+from ..base import SessionScope, TokenCounter
+from ..checks import check_count
+from ..engines.keyword import KeywordEngine
 from ..errors import InvalidArgumentError, InvalidTypeError
-from ..message import DEFAULT_SESSION, Hit, Message, check_text, chrono_key, new_message_id
-from ..session_search import top_hits
+from ..message import Message, check_text, chrono_key, new_message_id
 from .in_memory import InMemoryBackend
 
 __all__ = ["IndexedMemory"]
-
-# Single adds are indexed in batches of this many (and before any read), so that one
-# add_message costs a few list appends instead of a round trip into Rust.
-_FLUSH_AT = 4096
 
 _new_message = object.__new__
 _set = object.__setattr__
@@ -36,8 +32,7 @@ class IndexedMemory(InMemoryBackend):
     ``neighbour_weights=(previous, next)``: a turn also earns these shares of the scores of the
     turns before and after it in its session, since the answer to a matching question is
     usually the next turn; ``(0, 0)`` gives plain per-turn ranking (and MaxScore pruning, which
-    matters for searches across every session of a large memory: with weights, every matching
-    turn in scope is scored). :meth:`get_context` brings
+    matters for searches across every session of a large memory). :meth:`get_context` brings
     each relevant turn with ``neighbours`` turns on each side of it.
 
     The defaults (``b=0.3``, roles indexed, weights ``(0.3, 0.1)``) were chosen on the LoCoMo
@@ -54,77 +49,25 @@ class IndexedMemory(InMemoryBackend):
         index_roles: bool = True,
         neighbour_weights: tuple[float, float] = (0.3, 0.1),
         neighbours: int = 1,
-        session_id: str = DEFAULT_SESSION,
+        session_id: str | None = None,
         token_counter: TokenCounter | None = None,
     ) -> None:
-        super().__init__(session_id=session_id, token_counter=token_counter)
-        if not isinstance(scoring, str):
-            raise InvalidTypeError(f"scoring must be str, not {type(scoring).__name__}")
         if isinstance(neighbours, bool) or not isinstance(neighbours, int) or neighbours < 0:
             raise InvalidArgumentError(f"neighbours must be an int >= 0, got {neighbours!r}")
-        self._index = KeywordIndex(scoring, k1, b, topics=topics)
-        if not isinstance(neighbour_weights, tuple) or len(neighbour_weights) != 2:
-            raise InvalidTypeError(
-                f"neighbour_weights must be a (previous, next) tuple, got {neighbour_weights!r}"
-            )
-        self._index.search("probe", 1, neighbour_weights=neighbour_weights)  # validates
-        self.neighbour_weights = (float(neighbour_weights[0]), float(neighbour_weights[1]))
+        keyword = KeywordEngine(
+            scoring,
+            k1=k1,
+            b=b,
+            topics=topics,
+            index_roles=index_roles,
+            neighbour_weights=neighbour_weights,
+        )
+        super().__init__(session_id=session_id, token_counter=token_counter, keyword=keyword)
+        self._keyword = keyword
         self.scoring = scoring
-        self.index_roles = bool(index_roles)
+        self.index_roles = keyword.index_roles
+        self.neighbour_weights = keyword.neighbour_weights
         self.neighbours = neighbours
-        # Index keys are positions in `_by_key` (None once deleted): appending to a list is the
-        # cheapest way to number messages on the single-add path.
-        self._key_of: dict[str, int] = {}
-        self._by_key: list[Message | None] = []
-        self._pending_keys: list[int] = []
-        self._pending_texts: list[str] = []
-        self._pending_groups: list[str] = []
-
-    # ------------------------------------------------------------- index upkeep
-    def _text(self, m: Message) -> str:
-        return f"{m.role} {m.content}" if self.index_roles else m.content
-
-    def _store(self, messages: Sequence[Message]) -> None:
-        super()._store(messages)
-        key = len(self._by_key)
-        keys = list(range(key, key + len(messages)))
-        key_of = self._key_of
-        for k, m in zip(keys, messages, strict=True):
-            assert m.id is not None
-            key_of[m.id] = k
-        self._by_key.extend(messages)
-        self._pending_keys.extend(keys)
-        self._pending_texts.extend(self._text(m) for m in messages)
-        self._pending_groups.extend(m.session_id for m in messages)
-        if len(self._pending_keys) >= _FLUSH_AT:
-            self._flush()
-
-    def _flush(self) -> None:
-        """Hands the pending adds to the index in one batch (all cores, GIL released)."""
-        if self._pending_keys:
-            keys, texts, groups = self._pending_keys, self._pending_texts, self._pending_groups
-            self._pending_keys, self._pending_texts, self._pending_groups = [], [], []
-            self._index.add(keys, texts, groups=groups)
-
-    def _unindex(self, ids: Collection[str]) -> None:
-        self._flush()
-        keys = [self._key_of.pop(mid) for mid in ids if mid in self._key_of]
-        for k in keys:
-            self._by_key[k] = None
-        if keys:
-            self._index.remove(keys)
-
-    def _remove(self, session_id: str, ids: Collection[str]) -> int:
-        session = self._sessions.get(session_id, {})
-        present = [mid for mid in ids if mid in session]
-        removed = super()._remove(session_id, present)
-        self._unindex(present)
-        return removed
-
-    def _clear(self, session_id: str) -> None:
-        ids = list(self._sessions.get(session_id, ()))
-        super()._clear(session_id)
-        self._unindex(ids)
 
     # ------------------------------------------------------------- fast single add
     def add_message(
@@ -132,9 +75,9 @@ class IndexedMemory(InMemoryBackend):
     ) -> str:
         """Stores one message and returns its id (see :meth:`MemoryBackend.add_message`).
 
-        ``add_message(role, content)`` into the bound session takes a lean path that skips the
-        general validation machinery but checks the same things; anything else goes the
-        general way.
+        ``add_message(role, content)`` into the bound or default session takes a lean path that
+        skips the general validation machinery but checks the same things; anything else goes
+        the general way.
         """
         if fields or type(message_or_role) is not str or type(content) is not str:
             return super().add_message(message_or_role, content, **fields)
@@ -142,6 +85,7 @@ class IndexedMemory(InMemoryBackend):
             raise InvalidArgumentError("role must not be empty")
         check_text(message_or_role, "role")
         check_text(content, "content")
+        store = self._memory_store
         with self._lock:
             self._check_open()
             sid = self.session_id
@@ -160,60 +104,18 @@ class IndexedMemory(InMemoryBackend):
                 else self._score_importance([content])[0],
             )
             _set(msg, "id", mid)
-            session = self._sessions.get(sid)
-            if session is None:
-                session = self._sessions[sid] = {}
-            session[mid] = msg
-            self._by_id[mid] = msg
-            by_key = self._by_key
-            self._key_of[mid] = len(by_key)
-            self._pending_keys.append(len(by_key))
-            by_key.append(msg)
-            self._pending_texts.append(
-                f"{message_or_role} {content}" if self.index_roles else content
-            )
-            self._pending_groups.append(sid)
-            if len(self._pending_keys) >= _FLUSH_AT:
-                self._flush()
+            result = store.put([msg])
+            key = result.keys[0]
+            assert key is not None
+            engines = self._engines
+            before, after = result.versions[None]
+            if engines.seen.get(None) == before:
+                self._keyword.add_one(key, message_or_role, content, sid)
+                engines.seen[None] = after
             self._after_store(sid)
             return mid
 
-    # ------------------------------------------------------------- search
-    def _search(
-        self,
-        query: str,
-        sessions: list[str],
-        limit: int,
-        filters: Mapping[str, Any] | None,
-    ) -> list[Hit]:
-        self._flush()
-        if not sessions or limit <= 0:
-            return []
-        if len(sessions) == 1:
-            return self._search_scope(query, limit, filters, sessions[0], None)
-        wanted = set(sessions)
-        everything = wanted.issuperset(self._sessions)
-        return self._search_scope(query, limit, filters, None, None if everything else wanted)
-
-    def _search_scope(
-        self,
-        query: str,
-        limit: int,
-        filters: Mapping[str, Any] | None,
-        group: str | None,
-        sessions: set[str] | None,
-    ) -> list[Hit]:
-        """Top ``limit`` in one group (or all), over-fetching while filters reject hits."""
-        return top_hits(
-            lambda k: self._index.search(
-                query, k, group=group, neighbour_weights=self.neighbour_weights
-            ),
-            self._by_key.__getitem__,
-            limit,
-            filters,
-            sessions,
-        )
-
+    # ------------------------------------------------------------- topics and context
     def search_topics(
         self, topic: str, *, session_id: SessionScope = None, limit: int | None = None
     ) -> list[Message]:
@@ -221,28 +123,26 @@ class IndexedMemory(InMemoryBackend):
         newest."""
         if not isinstance(topic, str):
             raise InvalidTypeError(f"topic must be str, not {type(topic).__name__}")
-        limit = _check_limit(limit, "limit")
+        n = check_count(limit, "limit")
         with self._lock:
             self._check_open()
-            self._flush()
-            by_key = self._by_key
-            msgs = [
-                m
-                for sid in self._scope(session_id)
-                for k in self._index.topic_ids(topic, group=sid).tolist()
-                if (m := by_key[k]) is not None
+            self._engines.sync(None)
+            store = self._memory_store
+            keys = [
+                k for sid in self._scope(session_id) for k in self._keyword.topic_keys(topic, sid)
             ]
+            msgs = [m for m in store.get(keys) if m is not None]
         msgs.sort(key=chrono_key)
-        if limit is not None:
-            msgs = msgs[-limit:] if limit else []
+        if n is not None:
+            msgs = msgs[-n:] if n else []
         return msgs
 
     @property
     def topics(self) -> dict[str, list[str]]:
         """Topic name -> keywords, as configured."""
-        return self._index.topics
+        topics: dict[str, list[str]] = self._keyword.index.topics
+        return topics
 
-    # ------------------------------------------------------------- context
     def _context_relevant(self, query: str, sessions: list[str]) -> list[Message]:
         """The turns relevant to ``query``, each with its neighbouring turns (the base class
         then adds recent turns and renders everything in chronological order)."""
@@ -252,34 +152,25 @@ class IndexedMemory(InMemoryBackend):
         """Each hit followed by the turns around it in its session, nearest first."""
         if not self.neighbours or not hits:
             return hits
-        order: dict[str, list[str]] = {}
+        store = self._memory_store
+        order: dict[str, list[Message]] = {}
+        position: dict[str, dict[str, int]] = {}
         out: list[Message] = []
         for m in hits:
             sid = m.session_id
             if sid not in order:
-                order[sid] = list(self._sessions.get(sid, ()))
-            ids = order[sid]
+                order[sid] = store.messages(sid)
+                position[sid] = {x.id or "": i for i, x in enumerate(order[sid])}
             out.append(m)
-            assert m.id is not None
-            try:
-                at = ids.index(m.id)
-            except ValueError:
+            at = position[sid].get(m.id or "")
+            if at is None:
                 continue
+            session = order[sid]
             for d in range(1, self.neighbours + 1):
                 for j in (at - d, at + d):
-                    if 0 <= j < len(ids):
-                        out.append(self._by_id[ids[j]])
+                    if 0 <= j < len(session):
+                        out.append(session[j])
         return out
 
-    # ------------------------------------------------------------- stats
-    def _memory_usage_bytes(self) -> int:
-        self._flush()
-        return super()._memory_usage_bytes() + self._index.memory_bytes()
-
     def _extra_stats(self) -> dict[str, Any]:
-        self._flush()
-        return {
-            "scoring": self.scoring,
-            "indexed_messages": len(self._index),
-            "index_bytes": self._index.memory_bytes(),
-        }
+        return {"scoring": self.scoring}

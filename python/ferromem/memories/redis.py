@@ -8,15 +8,10 @@ import time
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ..base import (
-    MemoryBackend,
-    SessionScope,
-    TokenCounter,
-    _check_age,
-    _check_batch,
-    _check_limit,
-    _message_from_args,
-)
+from ..base import MemoryBackend, SessionScope, TokenCounter, _message_from_args
+from ..checks import check_age as _check_age
+from ..checks import check_batch as _check_batch
+from ..checks import check_count as _check_limit
 from ..errors import BackendUnavailableError, InvalidArgumentError, InvalidTypeError, StorageError
 from ..message import DEFAULT_SESSION, AllSessions, Message, chrono_key
 from .dict_memory import check_positive_int
@@ -316,7 +311,7 @@ class RedisMemory(MemoryBackend):
         """Async twin of :meth:`add_messages`, on the asyncio client."""
         _check_batch(messages)
         self._check_open()
-        prepared = self._prepare(list(messages), session_id, check_stored=False)
+        prepared = self._prepare(list(messages), session_id)
         if not prepared:
             return []
         ids = [m.id for m in prepared if m.id is not None]

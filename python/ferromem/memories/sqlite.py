@@ -1,338 +1,189 @@
-"""`SQLiteMemory`: messages in a SQLite file, durable, shared by the processes of one host."""
+"""`SQLiteMemory`: messages in a SQLite file, durable, shared by the processes of one host, with
+keyword and (given an embedder) vector search whose indexes survive restarts."""
 
 from __future__ import annotations
 
-import json
+import logging
 import os
-import sqlite3
-import time
-import zlib
-from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from .._atomic import check_path
 from ..base import MemoryBackend, TokenCounter
-from ..errors import (
-    CorruptFileError,
-    InvalidArgumentError,
-    InvalidTypeError,
-    StorageError,
-)
-from ..message import DEFAULT_SESSION, Message
-from .dict_memory import check_positive_int
-from .sqlite_codec import Codec
+from ..checks import check_positive_int
+from ..embedders import Embedder
+from ..engines.snapshots import SnapshotDir
+from ..errors import FerromemError, InvalidArgumentError, InvalidTypeError
+from ..stores.sqlite import SQLiteStore
+from .durable import durable_engines
 
 __all__ = ["SQLiteMemory"]
 
-APPLICATION_ID = 0x46524D4D  # "FRMM": marks the file as a ferromem database
-SCHEMA_VERSION = 1
-KEY_CHECK = b"ferromem-key-check"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS ferromem_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS ferromem_messages (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    session_id TEXT NOT NULL,
-    role TEXT NOT NULL,
-    body BLOB NOT NULL,
-    flags INTEGER NOT NULL,
-    timestamp REAL NOT NULL,
-    importance REAL,
-    metadata BLOB NOT NULL,
-    crc32 INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ferromem_by_session
-    ON ferromem_messages (session_id, timestamp, seq);
-"""
-_COLUMNS = "id, session_id, role, body, flags, timestamp, importance, metadata, crc32"
+_log = logging.getLogger("ferromem")
 
 
-def _crc(role: str, body: bytes, metadata: bytes, flags: int) -> int:
-    return zlib.crc32(metadata, zlib.crc32(body, zlib.crc32(f"{role}\0{flags}\0".encode())))
+def _check_days(value: object, name: str) -> float | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value < float("inf")
+    ):
+        raise InvalidArgumentError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
 
 
 class SQLiteMemory(MemoryBackend):
     """Messages in a SQLite database file (WAL mode), durable across restarts and shared by the
     processes of one host. Every batch is one transaction.
 
-    - ``max_messages``: per session; the oldest drop out past it.
-    - ``max_age_days``: messages of a session older than this are removed when it is written to.
+    - ``embedder``: search by meaning, as :class:`~ferromem.VectorMemory` does (``hybrid=True``
+      fuses it with keyword search). Each message's vector is stored in its row (float16), and
+      the embedder's name and dimension with the database: opening it with another embedder is
+      an error unless ``reembed=True``, which embeds every message again.
+    - Indexes survive restarts: the keyword and vector indexes are saved beside the database
+      (``<db_path>.ferromem/``) on :meth:`close` (and :meth:`save_indexes`), stamped with the
+      version of the database they have seen; on open they are loaded and caught up with every
+      change since, by this process or any other, and rebuilt from the rows only when missing or
+      damaged (logged). ``persist_indexes=False`` keeps them in process only.
+    - ``max_messages`` (alias ``max_messages_per_session``): per session; past
+      ``cleanup_threshold`` (default: ``max_messages``) the oldest are removed down to
+      ``max_messages``.
+    - ``max_age_days``: older messages are neither listed nor found (enforced on every read) and
+      are removed when their session is written to, or by :meth:`cleanup_old_messages`.
+      ``auto_cleanup`` and ``cleanup_interval`` (the Niflheim-X seed's options) are accepted and
+      need nothing: enforcement on read already hides expired messages.
     - ``compression=True``: longer texts are stored zlib-compressed.
-    - ``encryption_key``: texts and metadata are encrypted with AES-256-GCM (needs the
-      ``cryptography`` package); roles, sessions and timestamps stay readable so that queries
-      work. A database is encrypted or not from its creation on; a wrong key is refused.
+    - ``encryption_key``: texts, metadata and vectors are encrypted with AES-256-GCM (needs the
+      ``cryptography`` package), and every other column (session, role, timestamp, importance)
+      is authenticated with them, so a row cannot be moved or changed without the key. Visible
+      without the key: session ids (unless ``hash_session_ids=True``, which stores them as keyed
+      hashes), roles, timestamps, importance scores, sizes and counts. Index snapshots are not
+      written for an encrypted database (they would hold its words); its indexes are rebuilt
+      on open.
 
-    The file is marked with an application id and a schema version; each row carries a CRC-32,
-    checked on read. A file that is not a ferromem database raises :class:`CorruptFileError`.
+    The file is marked with an application id and a schema version; every row carries a CRC-32
+    over all its columns, checked on read: a damaged row raises
+    :class:`~ferromem.CorruptDataError` naming the file and the message.
     """
 
     def __init__(
         self,
         db_path: str | os.PathLike[str],
-        session_id: str = DEFAULT_SESSION,
+        session_id: str | None = None,
         max_messages: int | None = None,
         encryption_key: str | bytes | None = None,
         compression: bool = False,
         max_age_days: float | None = None,
         *,
+        embedder: Embedder | None = None,
+        hybrid: bool = False,
+        reembed: bool = False,
+        hash_session_ids: bool = False,
+        max_messages_per_session: int | None = None,
+        cleanup_threshold: int | None = None,
+        auto_cleanup: bool = False,
+        cleanup_interval: float | None = None,
+        persist_indexes: bool = True,
         token_counter: TokenCounter | None = None,
     ) -> None:
-        super().__init__(session_id=session_id, token_counter=token_counter)
         check_path(db_path, "db_path")
-        self.max_messages = (
-            None if max_messages is None else check_positive_int(max_messages, "max_messages")
+        if max_messages is not None and max_messages_per_session is not None:
+            raise InvalidArgumentError("pass max_messages or max_messages_per_session, not both")
+        cap = max_messages if max_messages is not None else max_messages_per_session
+        self.max_messages = None if cap is None else check_positive_int(cap, "max_messages")
+        self.cleanup_threshold = (
+            None
+            if cleanup_threshold is None
+            else check_positive_int(cleanup_threshold, "cleanup_threshold")
         )
-        if max_age_days is not None and (
-            isinstance(max_age_days, bool)
-            or not isinstance(max_age_days, (int, float))
-            or not 0 < max_age_days < float("inf")
+        if self.cleanup_threshold is not None and (
+            self.max_messages is None or self.cleanup_threshold < self.max_messages
         ):
-            raise InvalidArgumentError(
-                f"max_age_days must be a positive number, got {max_age_days!r}"
-            )
+            raise InvalidArgumentError("cleanup_threshold needs max_messages and must be >= it")
+        self.max_age_days = _check_days(max_age_days, "max_age_days")
+        _check_days(cleanup_interval, "cleanup_interval")
         if encryption_key is not None and (
             not isinstance(encryption_key, (str, bytes)) or not encryption_key
         ):
             raise InvalidArgumentError("encryption_key must be a non-empty str or bytes")
-        if not isinstance(compression, bool):
-            raise InvalidTypeError(f"compression must be a bool, not {type(compression).__name__}")
-        self.max_age_days = max_age_days
-        self.db_path = str(db_path)
-        if self.db_path != ":memory:":
-            Path(self.db_path).parent.mkdir(parents=True, exist_ok=True)
-        self._evicted = 0
+        for name, flag in (
+            ("compression", compression),
+            ("hash_session_ids", hash_session_ids),
+            ("auto_cleanup", auto_cleanup),
+            ("persist_indexes", persist_indexes),
+        ):
+            if not isinstance(flag, bool):
+                raise InvalidTypeError(f"{name} must be a bool, not {type(flag).__name__}")
+        if hash_session_ids and encryption_key is None:
+            raise InvalidArgumentError("hash_session_ids needs an encryption_key")
+        self.db_path = os.fspath(db_path)
+        store = SQLiteStore(
+            self.db_path,
+            encryption_key=encryption_key,
+            compression=compression,
+            hash_session_ids=hash_session_ids,
+        )
         try:
-            self._db = sqlite3.connect(self.db_path, isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as e:
-            raise StorageError(f"{self.db_path}: cannot open: {e}") from e
-        try:
-            key = self._open_schema(encryption_key)
-            self._codec = Codec(compression=compression, key=key)
-            self._check_key(key)
-        except BaseException:
-            self._db.close()
-            raise
-
-    # ----------------------------------------------------------------- opening
-    def _open_schema(self, secret: str | bytes | None) -> bytes | None:
-        """Creates or checks the schema; returns the derived encryption key, if any."""
-        try:
-            app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
-            tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        except sqlite3.DatabaseError as e:
-            raise CorruptFileError(f"{self.db_path}: not a SQLite database: {e}") from e
-        if app_id not in (0, APPLICATION_ID):
-            raise CorruptFileError(f"{self.db_path}: another application's database")
-        with self._write():
-            if tables == 0:
-                # A new file: mark it as ours so that other tools can recognise it.
-                self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-                self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            elif app_id == APPLICATION_ID and version != SCHEMA_VERSION:
-                raise CorruptFileError(f"{self.db_path}: unsupported schema version {version}")
-            for stmt in _SCHEMA.split(";"):
-                if stmt.strip():
-                    self._db.execute(stmt)
-            meta = dict(self._db.execute("SELECT key, value FROM ferromem_meta").fetchall())
-            if "encrypted" not in meta:
-                meta["encrypted"] = b"1" if secret is not None else b"0"
-                if secret is not None:
-                    meta["salt"] = os.urandom(16)
-                self._db.executemany("INSERT INTO ferromem_meta VALUES (?, ?)", meta.items())
-        if self.db_path != ":memory:":
-            self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.execute("PRAGMA busy_timeout = 5000")
-        if meta["encrypted"] == b"1":
-            if secret is None:
-                raise InvalidArgumentError(f"{self.db_path} is encrypted: pass its encryption_key")
-            return Codec.derive_key(secret, bytes(meta["salt"]))
-        if secret is not None:
-            raise InvalidArgumentError(
-                f"{self.db_path} was created without encryption; encryption_key cannot be used"
+            engines = durable_engines(store, embedder=embedder, hybrid=hybrid, reembed=reembed)
+            super().__init__(
+                session_id=session_id, token_counter=token_counter, store=store, engines=engines
             )
-        return None
-
-    def _check_key(self, key: bytes | None) -> None:
-        if key is None:
-            return
-        row = self._db.execute("SELECT value FROM ferromem_meta WHERE key = 'key_check'").fetchone()
-        if row is None:
-            body, flags = self._codec.encode(KEY_CHECK.decode(), b"key_check")
-            with self._write():
-                self._db.execute(
-                    "INSERT INTO ferromem_meta VALUES ('key_check', ?)", (bytes([flags]) + body,)
-                )
-            return
-        stored = bytes(row[0])
-        try:
-            self._codec.decode(stored[1:], stored[0], b"key_check")
-        except (ValueError, UnicodeDecodeError) as e:
-            raise InvalidArgumentError(
-                f"encryption_key does not match the key of {self.db_path}"
-            ) from e
-
-    @contextmanager
-    def _write(self) -> Iterator[None]:
-        """One write transaction; rolled back on any error."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.DatabaseError as e:
-            raise StorageError(f"{self.db_path}: cannot write: {e}") from e
-        try:
-            yield
         except BaseException:
-            self._db.execute("ROLLBACK")
+            store.close()
             raise
-        try:
-            self._db.execute("COMMIT")
-        except sqlite3.DatabaseError as e:
-            raise StorageError(f"{self.db_path}: commit failed: {e}") from e
+        self._sqlite = store
+        self._evicted = 0
+        self._snapshots: SnapshotDir | None = None
+        if persist_indexes and self.db_path != ":memory:" and not store.codec.encrypted:
+            self._snapshots = SnapshotDir(
+                Path(self.db_path + ".ferromem"), store.store_id.hex(), store.sessions_of
+            )
+            self._snapshots.load(self._engines)
 
-    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
-        try:
-            return self._db.execute(sql, args).fetchall()
-        except sqlite3.DatabaseError as e:
-            raise CorruptFileError(f"{self.db_path}: read failed: {e}") from e
-
-    # ----------------------------------------------------------------- rows <-> messages
-    def _encode(self, m: Message) -> tuple[Any, ...]:
-        assert m.id is not None
-        try:
-            meta_json = json.dumps(m.metadata, sort_keys=True, ensure_ascii=False)
-        except (TypeError, ValueError) as e:
-            raise InvalidArgumentError(f"metadata must be JSON-serialisable: {e}") from e
-        assoc = m.id.encode()
-        body, flags = self._codec.encode(m.content, assoc)
-        meta, _ = self._codec.encode(meta_json, assoc + b"/meta")
-        return (
-            m.id,
-            m.session_id,
-            m.role,
-            body,
-            flags,
-            m.timestamp,
-            m.importance,
-            meta,
-            _crc(m.role, body, meta, flags),
-        )
-
-    def _decode(self, row: Sequence[Any]) -> Message:
-        mid, sid, role, body, flags, ts, importance, meta, crc = row
-        body, meta = bytes(body), bytes(meta)
-        if _crc(role, body, meta, flags) != crc:
-            raise CorruptFileError(f"{self.db_path}: message {mid!r} fails its checksum")
-        assoc = mid.encode()
-        content = self._codec.decode(body, flags, assoc)
-        metadata = json.loads(self._codec.decode(meta, flags & ~1, assoc + b"/meta"))
-        return Message(
-            role,
-            content,
-            session_id=sid,
-            metadata=metadata,
-            timestamp=ts,
-            importance=importance,
-            id=mid,
-        )
-
-    # ----------------------------------------------------------------- storage primitives
-    def _store(self, messages: Sequence[Message]) -> None:
-        rows = [self._encode(m) for m in messages]
-        with self._write():
-            try:
-                self._db.executemany(
-                    f"INSERT INTO ferromem_messages ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?)", rows
-                )
-            except sqlite3.IntegrityError as e:
-                raise InvalidArgumentError(f"a message id is already stored: {e}") from e
-
-    def _load(self, session_id: str) -> list[Message]:
-        rows = self._rows(
-            f"SELECT {_COLUMNS} FROM ferromem_messages WHERE session_id = ? "
-            "ORDER BY timestamp, seq",
-            (session_id,),
-        )
-        return [self._decode(r) for r in rows]
-
-    def _session_ids(self) -> list[str]:
-        return [r[0] for r in self._rows("SELECT DISTINCT session_id FROM ferromem_messages")]
-
-    def _remove(self, session_id: str, ids: Collection[str]) -> int:
-        ids = list(ids)
-        removed = 0
-        with self._write():
-            for i in range(0, len(ids), 500):
-                chunk = ids[i : i + 500]
-                marks = ",".join("?" * len(chunk))
-                cur = self._db.execute(
-                    f"DELETE FROM ferromem_messages WHERE session_id = ? AND id IN ({marks})",
-                    (session_id, *chunk),
-                )
-                removed += cur.rowcount
-        return removed
-
-    def _clear(self, session_id: str) -> None:
-        with self._write():
-            self._db.execute("DELETE FROM ferromem_messages WHERE session_id = ?", (session_id,))
-
-    def _get(self, message_id: str) -> Message | None:
-        rows = self._rows(f"SELECT {_COLUMNS} FROM ferromem_messages WHERE id = ?", (message_id,))
-        return self._decode(rows[0]) if rows else None
-
-    def _count(self, session_id: str) -> int:
-        return int(
-            self._rows(
-                "SELECT count(*) FROM ferromem_messages WHERE session_id = ?", (session_id,)
-            )[0][0]
-        )
-
-    def _session_version(self, session_id: str) -> tuple[int, int]:
-        # Ids only grow and rows are never updated, so (count, newest seq) moves on every insert
-        # or delete, by this process or another one: the cached search index stays in step.
-        count, newest = self._rows(
-            "SELECT count(*), coalesce(max(seq), 0) FROM ferromem_messages WHERE session_id = ?",
-            (session_id,),
-        )[0]
-        return int(count), int(newest)
-
+    # ----------------------------------------------------------------- limits
     def _after_store(self, session_id: str) -> None:
-        with self._write():
-            if self.max_age_days is not None:
-                cutoff = time.time() - self.max_age_days * 86400.0
-                cur = self._db.execute(
-                    "DELETE FROM ferromem_messages WHERE session_id = ? AND timestamp < ?",
-                    (session_id, cutoff),
-                )
-                self._evicted += cur.rowcount
-            if self.max_messages is not None:
-                cur = self._db.execute(
-                    "DELETE FROM ferromem_messages WHERE seq IN (SELECT seq FROM ferromem_messages"
-                    " WHERE session_id = ? ORDER BY timestamp, seq LIMIT max(0, "
-                    "(SELECT count(*) FROM ferromem_messages WHERE session_id = ?) - ?))",
-                    (session_id, session_id, self.max_messages),
-                )
-                self._evicted += cur.rowcount
+        store = self._sqlite
+        cutoff = self._cutoff()
+        if cutoff is not None:
+            self._evicted += self._delete_keys(store.keys_older_than(session_id, cutoff))
+        if self.max_messages is not None:
+            count = store.count(session_id)
+            threshold = self.cleanup_threshold or self.max_messages
+            if count > threshold:
+                doomed = store.oldest_keys(session_id, count - self.max_messages)
+                self._evicted += self._delete_keys(doomed)
 
-    def _memory_usage_bytes(self) -> int:
-        pages = self._rows("PRAGMA page_count")[0][0]
-        size = self._rows("PRAGMA page_size")[0][0]
-        return int(pages * size)
+    # ----------------------------------------------------------------- indexes
+    def save_indexes(self) -> bool:
+        """Saves the keyword and vector indexes beside the database now (``close`` does too);
+        returns whether a snapshot was written."""
+        with self._lock:
+            self._check_open()
+            if self._snapshots is None:
+                return False
+            self._engines.sync(None)
+            return self._snapshots.save(self._engines)
+
+    def reembed(self) -> int:
+        """Embeds every message again with this memory's embedder (after changing models) and
+        records it; returns how many messages were embedded."""
+        with self._lock:
+            self._check_open()
+            if self._engines.vector is None:
+                raise InvalidArgumentError("reembed needs an embedder")
+            return self._engines.reembed()
 
     def _extra_stats(self) -> dict[str, Any]:
-        return {
-            "db_path": self.db_path,
-            "evicted_messages": self._evicted,
-            "encrypted": self._codec._aead is not None,
-            "compression": self._codec.compression,
-        }
+        return {"evicted_messages": self._evicted, "index_rebuilds": self._engines.rebuilds}
 
     def close(self) -> None:
-        """Closes the database connection."""
+        """Saves the index snapshots (when the indexes are in step) and closes the database."""
         with self._lock:
-            if not self._closed:
-                self._db.close()
+            if not self._closed and self._snapshots is not None:
+                try:
+                    self._snapshots.save(self._engines)
+                except (FerromemError, OSError) as e:
+                    _log.warning("ferromem: could not save index snapshots: %s", e)
             super().close()

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from .. import _core
 from ..base import ContextSection, SessionScope, TokenCounter
 from ..errors import InvalidArgumentError, InvalidTypeError, SummarizerError
-from ..message import DEFAULT_SESSION, AllSessions, Message, chrono_key
+from ..message import AllSessions, Message, chrono_key
+from ..stores.base import Conflict
 from .dict_memory import check_positive_int
 from .in_memory import InMemoryBackend
 
@@ -55,7 +56,7 @@ class SummaryMemory(InMemoryBackend):
         summarize_after: int = 5,
         *,
         summary_tokens: int = 256,
-        session_id: str = DEFAULT_SESSION,
+        session_id: str | None = None,
         token_counter: TokenCounter | None = None,
     ) -> None:
         super().__init__(session_id=session_id, token_counter=token_counter)
@@ -80,29 +81,29 @@ class SummaryMemory(InMemoryBackend):
         self._deferred = threading.local()
 
     # ----------------------------------------------------------------- store hooks
-    def _store(self, messages: Sequence[Message]) -> None:
-        super()._store(messages)
+    def _on_stored(self, messages: Sequence[Message], keys: Sequence[int | None]) -> None:
+        for m, key in zip(messages, keys, strict=True):
+            if key is not None:
+                assert m.id is not None
+                self._pending.setdefault(m.session_id, {})[m.id] = m
+
+    def _on_removed(self, messages: Sequence[Message]) -> None:
+        cleared = set()
         for m in messages:
-            assert m.id is not None
-            self._pending.setdefault(m.session_id, {})[m.id] = m
-
-    def _remove(self, session_id: str, ids: Collection[str]) -> int:
-        pending = self._pending.get(session_id)
-        if pending:
-            for mid in ids:
-                pending.pop(mid, None)
-        return super()._remove(session_id, ids)
-
-    def _clear(self, session_id: str) -> None:
-        super()._clear(session_id)
-        for table in (
-            self._pending,
-            self._summaries,
-            self._lines,
-            self._folded,
-            self._folded_tokens,
-        ):
-            table.pop(session_id, None)
+            pending = self._pending.get(m.session_id)
+            if pending:
+                pending.pop(m.id or "", None)
+            if not self._memory_store.count(m.session_id):
+                cleared.add(m.session_id)
+        for sid in cleared:
+            for table in (
+                self._pending,
+                self._summaries,
+                self._lines,
+                self._folded,
+                self._folded_tokens,
+            ):
+                table.pop(sid, None)
 
     def _after_store(self, session_id: str) -> None:
         if not self._due(session_id):
@@ -142,8 +143,10 @@ class SummaryMemory(InMemoryBackend):
     def _builtin(self, session_id: str, msgs: list[Message]) -> list[tuple[str, str]]:
         """The extractive summary of the session: its last :data:`SUMMARY_WINDOW` messages,
         and the previous summary's lines standing in for anything older."""
-        count = self._count(session_id)
-        window = self._load(session_id)[-SUMMARY_WINDOW:] if count > len(msgs) else msgs
+        count = self._memory_store.count(session_id)
+        window = (
+            self._memory_store.messages(session_id)[-SUMMARY_WINDOW:] if count > len(msgs) else msgs
+        )
         sources = [(m.role, m.content) for m in window]
         if count > SUMMARY_WINDOW:
             sources = [*self._lines.get(session_id, []), *sources]
@@ -274,11 +277,16 @@ class SummaryMemory(InMemoryBackend):
         return mid
 
     async def aadd_messages(
-        self, messages: Iterable[Message | Mapping[str, Any]], *, session_id: SessionScope = None
+        self,
+        messages: Iterable[Message | Mapping[str, Any]],
+        *,
+        session_id: SessionScope = None,
+        on_conflict: Conflict = "error",
     ) -> list[str]:
         """Async twin of :meth:`add_messages`, summarising like :meth:`aadd_message`."""
         ids, due = await asyncio.to_thread(
-            self._add_deferred, lambda: self.add_messages(messages, session_id=session_id)
+            self._add_deferred,
+            lambda: self.add_messages(messages, session_id=session_id, on_conflict=on_conflict),
         )
         await self._summarize_async(due)
         return ids

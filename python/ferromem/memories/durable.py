@@ -1,0 +1,49 @@
+"""The engines of a durable memory (SQLite, Redis, JSON file): keyword search by default;
+with an embedder, search by meaning (fused with keywords when ``hybrid``), with the embedder's
+name and dimension recorded in the store so that vectors of two models never mix."""
+
+from __future__ import annotations
+
+from ..embedders import Embedder
+from ..engines.engine_set import EngineSet
+from ..engines.keyword import KeywordEngine
+from ..engines.vector import VectorEngine
+from ..stores.base import Store
+
+__all__ = ["KEYWORD_NEIGHBOURS", "durable_engines"]
+
+#: Shares of the previous and next turn's BM25 score that the hybrid's keyword ranking adds to a
+#: turn (as in VectorMemory).
+KEYWORD_NEIGHBOURS = (0.3, 0.1)
+
+
+def durable_engines(
+    store: Store,
+    *,
+    embedder: Embedder | None,
+    hybrid: bool,
+    reembed: bool,
+    keyword_weight: float = 0.9,
+    neighbour_weight: float = 0.2,
+) -> EngineSet:
+    """Keyword engine alone without an embedder (the IndexedMemory defaults); with one, the
+    vector engine (plus a keyword engine when ``hybrid``), checked against the embedder the
+    store's vectors were made with (see :meth:`EngineSet.check_embedder`)."""
+    if embedder is None:
+        return EngineSet(store, keyword=KeywordEngine())
+    vector = VectorEngine(embedder)
+    keyword = (
+        KeywordEngine(index_roles=False, b=0.75, neighbour_weights=KEYWORD_NEIGHBOURS)
+        if hybrid
+        else None
+    )
+    engines = EngineSet(
+        store,
+        keyword=keyword,
+        vector=vector,
+        hybrid=hybrid,
+        keyword_weight=keyword_weight,
+        neighbour_weight=neighbour_weight,
+    )
+    engines.check_embedder(reembed=reembed)
+    return engines
