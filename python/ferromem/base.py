@@ -441,7 +441,8 @@ class MemoryBackend(AsyncTwins):
             sessions = set(self._scope(session_id))
             everywhere = isinstance(session_id, AllSessions)
             if id_list is not None:
-                keys = [k for k in store.keys_of(id_list) if k is not None]
+                hint = None if everywhere else list(sessions)
+                keys = [k for k in store.keys_of(id_list, hint) if k is not None]
                 found = store.get(keys)
                 doomed = [
                     k
@@ -503,7 +504,8 @@ class MemoryBackend(AsyncTwins):
 
     # ----------------------------------------------------------------- public API: reading
     def _find(self, id: str, session_id: SessionScope) -> Message | None:
-        key = self._store_impl.keys_of([id])[0]
+        hint = None if isinstance(session_id, AllSessions) else self._scope(session_id)
+        key = self._store_impl.keys_of([id], hint)[0]
         if key is None:
             return None
         m = self._store_impl.get([key])[0]
@@ -535,10 +537,10 @@ class MemoryBackend(AsyncTwins):
         with self._lock:
             self._check_open()
             store = self._store_impl
-            keys = store.keys_of(id_list)
+            everywhere = isinstance(session_id, AllSessions)
+            keys = store.keys_of(id_list, None if everywhere else self._scope(session_id))
             present = [k for k in keys if k is not None]
             found = dict(zip(present, store.get(present), strict=True))
-            everywhere = isinstance(session_id, AllSessions)
             sessions = set() if everywhere else set(self._scope(session_id))
             cutoff = self._cutoff()
             out = []

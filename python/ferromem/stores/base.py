@@ -110,8 +110,12 @@ class Store(ABC):
         """The messages under these keys (None for a key that is gone)."""
 
     @abstractmethod
-    def keys_of(self, ids: Sequence[str]) -> list[int | None]:
-        """The key of each message id (None for an id that is not stored)."""
+    def keys_of(
+        self, ids: Sequence[str], sessions: Sequence[str] | None = None
+    ) -> list[int | None]:
+        """The key of each message id (None for an id that is not stored). ``sessions`` is a
+        hint: the ids are looked for only there (a store whose ids are indexed per session,
+        such as Redis, needs it to avoid asking every session; others may ignore it)."""
 
     @abstractmethod
     def session_keys(self, session_id: str) -> list[int]:

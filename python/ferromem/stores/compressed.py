@@ -363,7 +363,9 @@ class CompressedStore(Store):
                 out.append(None)  # a damaged block's messages cannot be shown
         return out
 
-    def keys_of(self, ids: Sequence[str]) -> list[int | None]:
+    def keys_of(
+        self, ids: Sequence[str], sessions: Sequence[str] | None = None
+    ) -> list[int | None]:
         out: list[int | None] = []
         for mid in ids:
             key = self._plain_key.get(mid)

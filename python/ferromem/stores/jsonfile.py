@@ -318,7 +318,9 @@ class JSONFileStore(MemoryStore):
         self._fresh()
         return super().get(keys)
 
-    def keys_of(self, ids: Sequence[str]) -> list[int | None]:
+    def keys_of(
+        self, ids: Sequence[str], sessions: Sequence[str] | None = None
+    ) -> list[int | None]:
         self._fresh()
         return super().keys_of(ids)
 

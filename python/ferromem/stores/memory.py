@@ -129,7 +129,9 @@ class MemoryStore(Store):
         msgs = self._msgs
         return [msgs.get(k) for k in keys]
 
-    def keys_of(self, ids: Sequence[str]) -> list[int | None]:
+    def keys_of(
+        self, ids: Sequence[str], sessions: Sequence[str] | None = None
+    ) -> list[int | None]:
         by_id = self._by_id
         return [by_id.get(i) for i in ids]
 

@@ -103,7 +103,9 @@ class PrimitiveStore(Store):
             out.append(cache[sid].get(mid))
         return out
 
-    def keys_of(self, ids: Sequence[str]) -> list[int | None]:
+    def keys_of(
+        self, ids: Sequence[str], sessions: Sequence[str] | None = None
+    ) -> list[int | None]:
         out: list[int | None] = []
         for mid in ids:
             found = self._find(mid)

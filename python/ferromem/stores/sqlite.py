@@ -484,7 +484,9 @@ class SQLiteStore(Store):
             out.append(None if row is None else self._decode(row)[0])
         return out
 
-    def keys_of(self, ids: Sequence[str]) -> list[int | None]:
+    def keys_of(
+        self, ids: Sequence[str], sessions: Sequence[str] | None = None
+    ) -> list[int | None]:
         found: dict[str, int] = {}
         for chunk in _chunks(list(ids)):
             marks = ",".join("?" * len(chunk))
