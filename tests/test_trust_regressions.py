@@ -416,7 +416,7 @@ def test_encrypted_sqlite_authenticates_every_column(tmp_path: Path, forge: str)
     mem.close()
     _sql(db, forge)  # someone who can write the file but has no key
     again = ferromem.SQLiteMemory(db, encryption_key="k3y")
-    with pytest.raises(ferromem.CorruptDataError, match="sealed.db"):
+    with pytest.raises(ferromem.CorruptDataError, match=r"sealed\.db"):
         again.get_messages(ALL_SESSIONS)
 
 
