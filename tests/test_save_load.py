@@ -124,7 +124,7 @@ def test_a_different_embedder_is_refused(tmp_path: Path) -> None:
 
 def test_the_wrong_class_is_refused(tmp_path: Path) -> None:
     ferromem.DictMemory().save(tmp_path / "d.fm")
-    with pytest.raises(InvalidArgumentError, match="DictMemory.load"):
+    with pytest.raises(InvalidArgumentError, match=r"DictMemory\.load"):
         ferromem.IndexedMemory.load(tmp_path / "d.fm")
 
 

@@ -125,12 +125,12 @@ class SaveLoad:
             memory = cls(**settings)
             saved_embedder = header.get("embedder")
             vector = memory._engines.vector
-            if saved_embedder is not None and vector is not None:
-                if vector.embedder_name != saved_embedder:
-                    raise InvalidArgumentError(
-                        f"{p} was saved with the embedder {saved_embedder}; pass embedder=... "
-                        f"with that embedder to load it (got {vector.embedder_name})"
-                    )
+            mismatch = vector is not None and vector.embedder_name != saved_embedder
+            if saved_embedder is not None and mismatch:
+                raise InvalidArgumentError(
+                    f"{p} was saved with the embedder {saved_embedder}; pass embedder=... "
+                    f"with that embedder to load it (got {vector.embedder_name})"
+                )
             kept_keys = memory._restore_messages(pairs)
             memory._restore_extra_state(state)
             names = header.get("engines") or []
