@@ -279,6 +279,14 @@ impl BlockStore {
         let (block, slot) = (loc >> 8, (loc & 0xFF) as usize);
         let body = self.body(block)?;
         let record = decode_slot(body, slot).map_err(|e| damaged(block, &e))?;
+        // A frame that decodes may still not be the one the store wrote here (a frame restored
+        // from elsewhere): its keys must not index the store's tables.
+        if record.key != key {
+            return Err(damaged(
+                block,
+                &format!("slot {slot} holds key {}, not {key}", record.key),
+            ));
+        }
         Ok(Some((block, record)))
     }
 
@@ -315,11 +323,14 @@ impl BlockStore {
         let mut removed = Vec::new();
         for id in ids {
             let Some((block, r)) = self.get_id(id)? else { continue };
+            // `get` checked that the key is the one looked up, so it is in range.
             self.ids.remove(id, r.key as u32);
-            self.locations[r.key as usize] = NOWHERE;
+            if let Some(loc) = self.locations.get_mut(r.key as usize) {
+                *loc = NOWHERE;
+            }
             removed.push(r.key);
-            if let Some(b) = &mut self.blocks[block as usize] {
-                b.live -= 1;
+            if let Some(Some(b)) = self.blocks.get_mut(block as usize) {
+                b.live = b.live.saturating_sub(1);
                 if b.live == 0 {
                     self.drop_block(block);
                 }
@@ -333,8 +344,11 @@ impl BlockStore {
     pub fn drop_block(&mut self, block: u32) -> Vec<u64> {
         let records = self.block_records(block).unwrap_or_default();
         for r in &records {
+            // `block_records` kept only records whose key points back at their slot.
             self.ids.remove(&r.id, r.key as u32);
-            self.locations[r.key as usize] = NOWHERE;
+            if let Some(loc) = self.locations.get_mut(r.key as usize) {
+                *loc = NOWHERE;
+            }
         }
         if let Some(slot) = self.blocks.get_mut(block as usize) {
             if let Some(b) = slot.take() {
