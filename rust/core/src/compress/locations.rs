@@ -4,8 +4,9 @@
 //! each, as in a flat array) and a single large key costs one page instead of a table reaching
 //! up to it (a key near 2^32 once meant a 16 GiB array).
 
-/// Keys per page.
-const PAGE_BITS: u32 = 16;
+/// Keys per page: 4096 (a 16 KiB page) keeps a small memory small, and the page table for keys
+/// up to 2^32 at 2^20 pointers (8 MiB).
+const PAGE_BITS: u32 = 12;
 const PAGE_LEN: usize = 1 << PAGE_BITS;
 type Page = [u32; PAGE_LEN];
 /// The mark of a key with no message.
@@ -81,8 +82,8 @@ mod tests {
         l.set(u32::MAX - 1, location(7, 1));
         assert_eq!(l.get(u32::MAX - 1), Some(location(7, 1)));
         assert_eq!(l.get(u32::MAX), None);
-        // One more page and a page table of 2^16 pointers, not a 16 GiB table.
-        assert!(l.memory_usage_bytes() < small + (1 << 20), "{}", l.memory_usage_bytes());
+        // One more page and a page table of 2^20 pointers, not a 16 GiB table.
+        assert!(l.memory_usage_bytes() < small + (9 << 20), "{}", l.memory_usage_bytes());
         l.clear(5);
         assert_eq!(l.get(5), None);
         l.clear(u32::MAX);
