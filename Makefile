@@ -59,6 +59,10 @@ redis-server:
 test-python: $(VENV)/.built-dev redis-server
 	$(PY) -m pytest -q
 
+.PHONY: reliability
+reliability: $(VENV)/.built-dev redis-server  ## The full reliability suite (issue 12): crash loops, damage, concurrency; prints the table
+	FERROMEM_RELIABILITY=full $(PY) -m pytest -q tests/reliability
+
 .PHONY: lint
 lint: $(VENV)/.built-dev  ## cargo fmt --check, clippy -D warnings, ruff, mypy, stubtest
 	cargo fmt --all --check

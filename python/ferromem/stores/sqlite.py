@@ -4,8 +4,9 @@ Layout (schema version 2): ``ferromem_messages`` holds one row per message under
 that only grows (AUTOINCREMENT), with its vector in a BLOB column (float16, or sealed in an
 encrypted database); ``ferromem_removed`` logs removed keys, so that engines (in this process, in
 another one, or loaded from a snapshot) catch up with every change since the version they saw;
-``ferromem_sessions`` keeps session info; ``ferromem_meta`` the store's identity, settings and
-key check. Every batch is one ``BEGIN IMMEDIATE`` transaction; the file is in WAL mode.
+``ferromem_sessions`` keeps each session's message count (kept in the same transactions, so
+that a damaged index, which would silently list fewer rows, is detected) and info;
+``ferromem_meta`` the store's identity, settings and key check. Every batch is one ``BEGIN IMMEDIATE`` transaction; the file is in WAL mode.
 """
 
 from __future__ import annotations
@@ -58,8 +59,9 @@ CREATE TABLE IF NOT EXISTS ferromem_removed (
 );
 CREATE TABLE IF NOT EXISTS ferromem_sessions (
     session_id TEXT PRIMARY KEY,
-    name BLOB NOT NULL,
-    info BLOB
+    name BLOB,
+    info BLOB,
+    count INTEGER NOT NULL DEFAULT 0
 );
 """
 _COLS = "key, id, session_id, role, body, flags, timestamp, importance, metadata, vector, crc32"
@@ -215,7 +217,10 @@ class SQLiteStore(Store):
         except sqlite3.DatabaseError as e:
             raise CorruptFileError(f"{self.path}: read failed: {e}") from e
         finally:
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.DatabaseError as e:
+                raise CorruptFileError(f"{self.path}: read failed: {e}") from e
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         try:
@@ -383,9 +388,22 @@ class SQLiteStore(Store):
             self._db.executemany(
                 f"INSERT INTO ferromem_messages ({_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows
             )
+            added: dict[str, int] = {}
+            for row in rows:
+                added[row[2]] = added.get(row[2], 0) + 1
+            self._count_sessions(added)
             after = self._read_version()
         self._note_own_write(after)
         return WriteResult(keys, removed, {None: (before, after)})
+
+    def _count_sessions(self, change: dict[str, int]) -> None:
+        """Adds to the recorded message counts of (stored) sessions, in the caller's
+        transaction."""
+        self._db.executemany(
+            "INSERT INTO ferromem_sessions (session_id, count) VALUES (?, ?) "
+            "ON CONFLICT(session_id) DO UPDATE SET count = count + excluded.count",
+            list(change.items()),
+        )
 
     def _note_own_write(self, after: tuple[int, int]) -> None:
         self._version = after
@@ -404,6 +422,12 @@ class SQLiteStore(Store):
             ]
             if present:
                 marks = ",".join("?" * len(present))
+                gone = self._db.execute(
+                    "SELECT session_id, count(*) FROM ferromem_messages "
+                    f"WHERE key IN ({marks}) GROUP BY session_id",
+                    present,
+                ).fetchall()
+                self._count_sessions({sid: -int(n) for sid, n in gone})
                 self._db.execute(f"DELETE FROM ferromem_messages WHERE key IN ({marks})", present)
                 removed.extend(present)
         if removed:
@@ -495,33 +519,45 @@ class SQLiteStore(Store):
             )
         return [found.get(i) for i in ids]
 
-    def session_keys(self, session_id: str) -> list[int]:
-        return [
-            int(r[0])
-            for r in self._rows(
-                "SELECT key FROM ferromem_messages WHERE session_id = ? ORDER BY timestamp, id",
-                (self._stored_session(session_id),),
+    def _checked_session_rows(self, session_id: str, columns: str) -> list[Any]:
+        """A session's rows in chronological order, checked against what the store recorded:
+        every row of that session, as many as its count, in order. A damaged index would list
+        fewer (or foreign) rows without an error; this makes it one."""
+        stored = self._stored_session(session_id)
+        with self._read():
+            rows = self._db.execute(
+                f"SELECT session_id, timestamp, id, {columns} FROM ferromem_messages "
+                "WHERE session_id = ? ORDER BY timestamp, id",
+                (stored,),
+            ).fetchall()
+            recorded = self._db.execute(
+                "SELECT count FROM ferromem_sessions WHERE session_id = ?", (stored,)
+            ).fetchone()
+        expected = int(recorded[0]) if recorded is not None else 0
+        ordered = all(
+            (rows[i][1], rows[i][2]) <= (rows[i + 1][1], rows[i + 1][2])
+            for i in range(len(rows) - 1)
+        )
+        if len(rows) != expected or not ordered or any(r[0] != stored for r in rows):
+            raise CorruptDataError(
+                f"{self.path}: the index of session {session_id!r} is damaged ({len(rows)} rows "
+                f"listed, {expected} recorded); REINDEX the database or restore it"
             )
-        ]
+        return [r[3:] for r in rows]
+
+    def session_keys(self, session_id: str) -> list[int]:
+        return [int(r[0]) for r in self._checked_session_rows(session_id, "key")]
 
     def messages(self, session_id: str) -> list[Message]:
-        rows = self._select(
-            "WHERE session_id = ? ORDER BY timestamp, id", (self._stored_session(session_id),)
-        )
+        rows = self._checked_session_rows(session_id, _COLS)
         return [self._decode(r)[0] for r in rows]
 
     def messages_between(
         self, session_id: str, *, after: float | None = None, before: float | None = None
     ) -> list[Message]:
-        rows = self._select(
-            "WHERE session_id = ? AND timestamp > ? AND timestamp < ? ORDER BY timestamp, id",
-            (
-                self._stored_session(session_id),
-                after if after is not None else float("-inf"),
-                before if before is not None else float("inf"),
-            ),
-        )
-        return [self._decode(r)[0] for r in rows]
+        lo = after if after is not None else float("-inf")
+        hi = before if before is not None else float("inf")
+        return [m for m in self.messages(session_id) if lo < m.timestamp < hi]
 
     def oldest_keys(self, session_id: str, n: int) -> list[int]:
         """The keys of a session's oldest ``n`` messages."""
@@ -563,18 +599,18 @@ class SQLiteStore(Store):
         return {int(k): self._session_name(s) for k, s in rows if int(k) in wanted}
 
     def sessions(self) -> list[str]:
-        rows = self._rows("SELECT DISTINCT session_id FROM ferromem_messages")
+        rows = self._rows("SELECT session_id FROM ferromem_sessions WHERE count > 0")
         return [self._session_name(r[0]) for r in rows]
 
     def count(self, session_id: str | None = None) -> int:
         if session_id is None:
-            return int(self._rows("SELECT count(*) FROM ferromem_messages")[0][0])
-        return int(
-            self._rows(
-                "SELECT count(*) FROM ferromem_messages WHERE session_id = ?",
-                (self._stored_session(session_id),),
-            )[0][0]
+            total = self._rows("SELECT coalesce(sum(count), 0) FROM ferromem_sessions")[0][0]
+            return int(total)
+        rows = self._rows(
+            "SELECT count FROM ferromem_sessions WHERE session_id = ?",
+            (self._stored_session(session_id),),
         )
+        return int(rows[0][0]) if rows else 0
 
     def _vector_rows(
         self, rows: Sequence[Any], opened: Sequence[bytes | None] | None = None
