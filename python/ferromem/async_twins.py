@@ -34,6 +34,7 @@ ASYNC_METHODS = (
     "get_messages_by_ids",
     "get_messages",
     "list_sessions",
+    "list_all_sessions",
     "search",
     "search_by_vector",
     "search_messages",
@@ -159,6 +160,10 @@ class AsyncTwins:
     async def alist_sessions(self, *, user_id: str | None = None) -> list[str]:
         """Async twin of :meth:`list_sessions`."""
         return await self._in_thread(self._sync("list_sessions"), user_id=user_id)
+
+    async def alist_all_sessions(self, *, user_id: str | None = None) -> list[str]:
+        """Async twin of :meth:`list_all_sessions`."""
+        return await self._in_thread(self._sync("list_all_sessions"), user_id=user_id)
 
     async def asearch(
         self,
