@@ -21,6 +21,8 @@ __all__ = [
     "hash_embed",
     "importance",
     "importance_many",
+    "open_rows",
+    "seal_rows",
     "summarize",
     "train_dictionary",
 ]
@@ -214,3 +216,22 @@ class KeywordIndex:
     def b(self) -> float: ...
     @property
     def topics(self) -> dict[str, list[str]]: ...
+
+# The SQLite store's rows, sealed and opened in bulk (plain and compressed modes).
+_Row = tuple[int, str, str, str, bytes, int, float, float | None, bytes, bytes | None, int]
+
+def seal_rows(
+    store_id: bytes,
+    keys: Sequence[int],
+    ids: Sequence[str],
+    sessions: Sequence[str],
+    roles: Sequence[str],
+    contents: Sequence[str],
+    timestamps: Sequence[float],
+    importances: Sequence[float | None],
+    metadata: Sequence[str],
+    vectors: Sequence[bytes | None] | None,
+    *,
+    compress: bool,
+) -> list[_Row]: ...
+def open_rows(store_id: bytes, rows: Iterable[Sequence[object]]) -> list[tuple[str, str]]: ...

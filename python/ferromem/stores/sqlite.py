@@ -6,7 +6,8 @@ encrypted database); ``ferromem_removed`` logs removed keys, so that engines (in
 another one, or loaded from a snapshot) catch up with every change since the version they saw;
 ``ferromem_sessions`` keeps each session's message count (kept in the same transactions, so
 that a damaged index, which would silently list fewer rows, is detected) and info;
-``ferromem_meta`` the store's identity, settings and key check. Every batch is one ``BEGIN IMMEDIATE`` transaction; the file is in WAL mode.
+``ferromem_meta`` the store's identity, settings and key check. Every batch is one
+``BEGIN IMMEDIATE`` transaction; the file is in WAL mode.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _core
 from ..errors import CorruptDataError, CorruptFileError, InvalidArgumentError, StorageError
 from ..message import Message
 from .base import Changes, Conflict, Loaded, Partition, Store, Vectors, WriteResult
@@ -278,6 +280,67 @@ class SQLiteStore(Store):
         crc = Codec.check(ad, body, meta, vec)
         return (key, m.id, session, m.role, body, flags, m.timestamp, m.importance, meta, vec, crc)
 
+    def _encode_many(
+        self, keys: list[int], msgs: list[Message], vectors: list[bytes] | None
+    ) -> list[Any]:
+        """The rows of a batch: sealed in Rust in one pass (plain and compressed databases), or
+        one by one in Python (encrypted ones)."""
+        if self.codec.encrypted:
+            vecs: list[bytes | None] = list(vectors) if vectors is not None else [None] * len(msgs)
+            return [self._encode(k, m, v) for k, m, v in zip(keys, msgs, vecs, strict=True)]
+        metadata = []
+        for m in msgs:
+            if not m.metadata:
+                metadata.append("{}")
+                continue
+            try:
+                metadata.append(json.dumps(m.metadata, sort_keys=True, ensure_ascii=False))
+            except (TypeError, ValueError) as e:
+                raise InvalidArgumentError(f"metadata must be JSON-serialisable: {e}") from e
+        stored = self._stored_session
+        return _core.seal_rows(
+            self.store_id,
+            keys,
+            [m.id or "" for m in msgs],
+            [stored(m.session_id) for m in msgs],
+            [m.role for m in msgs],
+            [m.content for m in msgs],
+            [m.timestamp for m in msgs],
+            [m.importance for m in msgs],
+            metadata,
+            vectors,
+            compress=self.codec.compression,
+        )
+
+    def _decode_many(self, rows: Sequence[Any]) -> list[tuple[Message, bytes | None]]:
+        """Messages (and vector bytes) of stored rows: checked and opened in Rust in one pass
+        (plain and compressed databases), or one by one in Python (encrypted ones)."""
+        if self.codec.encrypted or not rows:
+            return [self._decode(r) for r in rows]
+        try:
+            opened = _core.open_rows(self.store_id, rows)
+        except CorruptDataError as e:
+            reason = str(e).removeprefix("corrupt data: ")
+            raise CorruptDataError(f"{self.path}: {reason}") from None
+        out = []
+        for row, (content, meta) in zip(rows, opened, strict=True):
+            key, mid, session, role, _, _, ts, importance, _, vec, _ = row
+            try:
+                metadata = {} if meta == "{}" else json.loads(meta)
+                msg = Message(
+                    role,
+                    content,
+                    session_id=self._session_name(session),
+                    metadata=metadata,
+                    timestamp=ts,
+                    importance=importance,
+                    id=mid,
+                )
+            except (ValueError, TypeError, RecursionError) as e:
+                raise CorruptDataError(f"{self.path}: message {mid!r} (key {key}): {e}") from e
+            out.append((msg, None if vec is None else bytes(vec)))
+        return out
+
     def _decode(self, row: Sequence[Any]) -> tuple[Message, bytes | None]:
         key, mid, session, role, body, flags, ts, importance, meta, vec, crc = row
         where = f"{self.path}: message {mid!r} (key {key})"
@@ -373,16 +436,15 @@ class SQLiteStore(Store):
             keep, replace = find_conflicts(messages, stored, on_conflict) if found else ([], [])
             removed = self._delete(replace) if replace else []
             next_key = self._read_version()[0] + 1
-            rows = []
-            keys: list[int | None] = []
-            for i, m in enumerate(messages):
-                if keep and not keep[i]:
-                    keys.append(None)
-                    continue
-                vec = None if vectors is None else self._vector_bytes(vectors[i])
-                rows.append(self._encode(next_key, m, vec))
-                keys.append(next_key)
-                next_key += 1
+            kept = [i for i in range(len(messages)) if not keep or keep[i]]
+            keys: list[int | None] = [None] * len(messages)
+            for n, i in enumerate(kept):
+                keys[i] = next_key + n
+            rows = self._encode_many(
+                [next_key + n for n in range(len(kept))],
+                [messages[i] for i in kept],
+                None if vectors is None else [self._vector_bytes(vectors[i]) for i in kept],
+            )
             if self.hashed_sessions:
                 self._remember_sessions({m.session_id for m in messages})
             self._db.executemany(
@@ -502,11 +564,9 @@ class SQLiteStore(Store):
 
     def get(self, keys: Sequence[int]) -> list[Message | None]:
         rows = self._by_keys(keys)
-        out: list[Message | None] = []
-        for k in keys:
-            row = rows.get(k)
-            out.append(None if row is None else self._decode(row)[0])
-        return out
+        present = [k for k in keys if k in rows]
+        decoded = dict(zip(present, self._decode_many([rows[k] for k in present]), strict=True))
+        return [decoded[k][0] if k in decoded else None for k in keys]
 
     def keys_of(
         self, ids: Sequence[str], sessions: Sequence[str] | None = None
@@ -550,7 +610,7 @@ class SQLiteStore(Store):
 
     def messages(self, session_id: str) -> list[Message]:
         rows = self._checked_session_rows(session_id, _COLS)
-        return [self._decode(r)[0] for r in rows]
+        return [m for m, _ in self._decode_many(rows)]
 
     def messages_between(
         self, session_id: str, *, after: float | None = None, before: float | None = None
@@ -636,7 +696,10 @@ class SQLiteStore(Store):
 
     def vectors(self, keys: Sequence[int]) -> Vectors | None:
         rows = self._by_keys(keys)
-        return self._vector_rows([rows.get(k) for k in keys])
+        ordered = [rows.get(k) for k in keys]
+        present = [r for r in ordered if r is not None]
+        raw = iter([v for _, v in self._decode_many(present)])
+        return self._vector_rows(ordered, [next(raw) if r is not None else None for r in ordered])
 
     def load(self, partition: Partition) -> Loaded:
         with self._read():  # one consistent view: nothing changes between rows and version
@@ -644,7 +707,7 @@ class SQLiteStore(Store):
             rows = self._db.execute(
                 f"SELECT {_COLS} FROM ferromem_messages ORDER BY key"
             ).fetchall()
-        decoded = [self._decode(r) for r in rows]
+        decoded = self._decode_many(rows)
         keys = [int(r[0]) for r in rows]
         vectors = self._vector_rows(rows, [raw for _, raw in decoded])
         return Loaded(keys, [m for m, _ in decoded], vectors, version)

@@ -10,6 +10,7 @@ pub mod error;
 pub mod hnsw;
 pub mod importance;
 pub mod keyword;
+pub mod rows;
 pub mod snapshot;
 pub mod stem;
 pub mod summary;
