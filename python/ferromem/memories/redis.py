@@ -137,8 +137,10 @@ class RedisMemory(RedisAsyncTwins, MemoryBackend):
         except BaseException:
             store.close()
             raise
-        if engines.vector is not None:
-            store.embedder_name = engines.vector.embedder_name
+        vector = engines.vector
+        if vector is not None:
+            store.embedder_name = vector.embedder_name
+            store.dimension_hint = lambda: vector.dimension
         super().__init__(
             session_id=session_id, token_counter=token_counter, store=store, engines=engines
         )

@@ -82,6 +82,10 @@ class RedisStore(Store):
         self.slack_ms = min(SLACK_MS[1], max(SLACK_MS[0], self.ttl_ms // 10))
         #: The embedder's name, recorded (once) with the first vectors stored.
         self.embedder_name: str | None = None
+        #: The embedder's dimension when the store records none yet: messages stored before
+        #: an embedder was set then load with rows of NaN, which the engines embed once and
+        #: write back.
+        self.dimension_hint: Callable[[], int | None] = lambda: None
         #: Called when a session number was seen again for another session (a namespace that
         #: expired whole and started over): the engines' keys may then collide, so the memory
         #: forgets them and rebuilds.
@@ -376,7 +380,7 @@ class RedisStore(Store):
             if (n, e) != (num, epoch):
                 continue  # keys of an earlier life of the session: gone
             for counter, record in zip(chunk, reply[3], strict=True):
-                if record:
+                if record is not None:
                     out[_key(n, counter)] = (s, record)
         return out
 
@@ -417,7 +421,7 @@ class RedisStore(Store):
             reply = yield Step([command("HGET", self.keys.global_meta, "setting:dimension")])
             if reply[0] is not None and _text(reply[0]).isdigit():
                 self._dimension = int(_text(reply[0]))
-        return self._dimension
+        return self._dimension if self._dimension is not None else self.dimension_hint()
 
     def _keys_of(
         self, ids: Sequence[str], sessions: Sequence[str] | None
@@ -455,7 +459,11 @@ class RedisStore(Store):
         flat = reply[3]
         if not with_records:
             return [(_key(n, int(c)), None) for c in flat]
-        return [(_key(n, int(flat[j])), flat[j + 1]) for j in range(0, len(flat), 2) if flat[j + 1]]
+        return [
+            (_key(n, int(flat[j])), flat[j + 1])
+            for j in range(0, len(flat), 2)
+            if flat[j + 1] is not None
+        ]
 
     def _messages(self, session: str, low: str = "-inf", high: str = "+inf") -> Plan[list[Message]]:
         rows = yield from self._read(session, low, high, True)
@@ -485,7 +493,7 @@ class RedisStore(Store):
             self._observe(s, reply[1], reply[2])
             flat = reply[3]
             for j in range(0, len(flat), 2):
-                if flat[j + 1]:
+                if flat[j + 1] is not None:
                     out.append(decode_record(flat[j + 1], self._where(s, flat[j]), s))
         return out
 

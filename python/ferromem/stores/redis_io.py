@@ -143,7 +143,7 @@ class RedisLink:
         self.where = where
         self._sync: Any = None
         self._lock = threading.Lock()
-        self._async: weakref.WeakKeyDictionary[Any, tuple[Any, Any]] = weakref.WeakKeyDictionary()
+        self._async: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
         r = _redis()
         self._noscript = r.exceptions.NoScriptError
         self._errors: tuple[type[BaseException], ...] = (r.exceptions.RedisError, OSError)
@@ -210,26 +210,41 @@ class RedisLink:
 
     # ------------------------------------------------------------------ asyncio
     async def aclient(self) -> Any:
-        """This event loop's asyncio client (made on first use, closed with the loop)."""
+        """This event loop's asyncio client (made on first use, closed with the loop).
+
+        The first caller makes it (and, for a cluster, reads the cluster's layout) while the
+        others wait for it: a cluster client used by many tasks before it knows the layout
+        closes connections under them."""
         assert self._make_async is not None
         loop = asyncio.get_running_loop()
         with self._lock:
             entry = self._async.get(loop)
-        if entry is not None:
-            return entry[0]
+            if entry is None:
+                entry = self._async[loop] = [loop.create_future(), None]
+                maker = True
+            else:
+                maker = False
+        ready: asyncio.Future[Any] = entry[0]
+        if not maker:
+            return await asyncio.shield(ready)
         try:
             client = self._make_async()
-        except self._errors as e:
-            raise map_error(e, self.where) from e
-        closer = _closer(client)
-        await closer.__anext__()  # registers it with the loop, which closes it at shutdown
-        with self._lock:
-            entry = self._async.get(loop)
-            if entry is None:
-                self._async[loop] = (client, closer)
-                return client
-        await closer.aclose()
-        return entry[0]
+            closer = _closer(client)
+            await closer.__anext__()  # registered with the loop, which closes it at shutdown
+            entry[1] = closer
+            if self.cluster:
+                await client.initialize()
+        except BaseException as e:
+            with self._lock:
+                self._async.pop(loop, None)
+            error = map_error(e, self.where) if isinstance(e, self._errors) else e
+            ready.set_exception(error)
+            ready.exception()  # the waiters (if any) get it; nobody else needs to
+            if entry[1] is not None:
+                await entry[1].aclose()
+            raise error from e
+        ready.set_result(client)
+        return client
 
     async def arun(self, plan: Plan[T]) -> T:
         """Runs a plan on this event loop's asyncio client."""
@@ -270,5 +285,5 @@ class RedisLink:
         loop = asyncio.get_running_loop()
         with self._lock:
             entry = self._async.pop(loop, None)
-        if entry is not None:
+        if entry is not None and entry[1] is not None:
             await entry[1].aclose()

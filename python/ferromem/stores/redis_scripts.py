@@ -220,7 +220,7 @@ return {'ok', v[1], v[2], tonumber(v[3]), redis.call('HGETALL', KEYS[2])}
 """
 
 # KEYS: meta o i m. ARGV: min score, max score, '1' with records / '0' counters only.
-# -> {'absent'} | {'ok', num, epoch, {counter[, record], ...}} in chronological order
+# -> {'absent'} | {'ok', num, epoch, {counter[, record or nil], ...}} in chronological order
 _READ = """
 local v = redis.call('HMGET', KEYS[1], 'num', 'epoch')
 if not v[1] then return {'absent'} end
@@ -230,7 +230,7 @@ for k = 1, #ids do
   local c = redis.call('HGET', KEYS[3], ids[k])
   if c then
     out[#out + 1] = c
-    if ARGV[3] == '1' then out[#out + 1] = redis.call('HGET', KEYS[4], c) or '' end
+    if ARGV[3] == '1' then out[#out + 1] = redis.call('HGET', KEYS[4], c) end
   end
 end
 return {'ok', v[1], v[2], out}
