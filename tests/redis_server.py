@@ -169,6 +169,9 @@ class RedisClusterServers:
                         "nodes.conf",
                         "--cluster-node-timeout",
                         "1000",
+                        # A replica takes over however long it was cut off from its master.
+                        "--cluster-replica-validity-factor",
+                        "0",
                     ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
@@ -220,12 +223,16 @@ class RedisClusterServers:
         return sorted(out)
 
     def wait_healthy(self, timeout: float = 30.0) -> None:
-        """Waits until every live node reports the cluster ``ok`` with every slot served."""
+        """Waits until every live node reports the cluster ``ok`` with every slot served, and
+        every live replica is in sync with its master."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             live = [p for p, proc in self.procs.items() if proc.poll() is None]
             infos = [self._cli(p, "cluster", "info") for p in live]
-            if all("cluster_state:ok" in i and "cluster_slots_ok:16384" in i for i in infos):
+            roles = [self._cli(p, "info", "replication") for p in live]
+            if all(
+                "cluster_state:ok" in i and "cluster_slots_ok:16384" in i for i in infos
+            ) and all("role:master" in r or "master_link_status:up" in r for r in roles):
                 return
             time.sleep(0.1)
         raise RuntimeError("the Redis Cluster did not become healthy")

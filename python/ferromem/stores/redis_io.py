@@ -146,7 +146,12 @@ class RedisLink:
         self._async: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
         r = _redis()
         self._noscript = r.exceptions.NoScriptError
-        self._errors: tuple[type[BaseException], ...] = (r.exceptions.RedisError, OSError)
+        # A cluster client's own failures are not RedisErrors.
+        self._errors: tuple[type[BaseException], ...] = (
+            r.exceptions.RedisError,
+            r.exceptions.RedisClusterException,
+            OSError,
+        )
 
     @property
     def native_async(self) -> bool:
