@@ -264,7 +264,7 @@ def test_a_write_refreshes_the_ttl(prefix: str, raw: redis.Redis) -> None:
     mem.add_message("user", "again")
     assert raw.pttl(meta) > 50_000
     # Every key of the session expires with it.
-    assert all(0 < raw.pttl(k) for k in raw.keys(f"{prefix}:s:*"))
+    assert all(raw.pttl(k) > 0 for k in raw.keys(f"{prefix}:s:*"))
     no_ttl = _mem(prefix)
     no_ttl.add_message("user", "kept forever")
     assert all(raw.pttl(k) == -1 for k in raw.keys(f"{prefix}:*"))

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from uuid import uuid4
 
 import pytest
-import redis
 from redis.cluster import ClusterNode, RedisCluster
 from redis.crc import key_slot
 
@@ -71,9 +70,7 @@ def test_sessions_spread_over_the_masters_and_stay_in_one_slot(
     assert len(owners) == 3, "the sessions live on every master"
     assert sorted(mem.list_sessions()) == sorted(SESSIONS)
     hits = mem.search("kayaking", session_id=ALL_SESSIONS, limit=100)
-    assert {h.message.session_id for h in hits if "kayaking" in h.message.content} == set(
-        SESSIONS
-    )
+    assert {h.message.session_id for h in hits if "kayaking" in h.message.content} == set(SESSIONS)
     mem.clear_session(ALL_SESSIONS)
     assert mem.get_messages(ALL_SESSIONS) == []
     assert _all_keys(nodes, f"{prefix}:s:*") == []

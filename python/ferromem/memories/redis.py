@@ -3,16 +3,19 @@ keyword and (given an embedder) vector search kept in step with every writer."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..base import MemoryBackend, TokenCounter
+from ..base import MemoryBackend, SessionScope, TokenCounter
 from ..checks import check_positive_int
 from ..embedders import Embedder
 from ..errors import InvalidArgumentError, InvalidTypeError
+from ..message import Message, chrono_key
 from ..stores.redis import RedisStore
 from ..stores.redis_connect import NodeSpec, make_link, parse_nodes
 from .durable import durable_engines
 from .redis_async import RedisAsyncTwins
+from .redis_listing import listing as make_listing
 
 __all__ = ["RedisMemory"]
 
@@ -146,6 +149,43 @@ class RedisMemory(RedisAsyncTwins, MemoryBackend):
         )
         self._redis = store
         store.on_renumber = self._forget_engines
+
+    # ----------------------------------------------------------------- reading
+    def get_messages(
+        self,
+        session_id: SessionScope = None,
+        limit: int | None = None,
+        *,
+        offset: int | None = None,
+        before: Any = None,
+        after: Any = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> list[Message]:
+        """Messages in chronological order (see :meth:`MemoryBackend.get_messages`); with a
+        ``limit`` and no ``filters``, only each session's newest ``limit + offset`` are read."""
+        page = make_listing(limit, offset, before, after, filters, self._cutoff())
+        with self._lock:
+            self._check_open()
+            sessions = self._scope(session_id)
+            if page.empty:
+                return []
+            found = self._redis.newest(sessions, page.newest, after=page.after, before=page.before)
+        return page.finish(found, several=len(sessions) > 1)
+
+    def _recent_iter(self, sessions: list[str]) -> Iterator[Message]:
+        """Messages newest first, read from Redis a page at a time (a context needs the newest
+        few, not the whole session)."""
+        cutoff = self._cutoff()
+        after = None if cutoff is None else cutoff - 1e-6
+        n, done = 64, 0
+        while True:
+            found = self._redis.newest(sessions, n, after=after)
+            found.sort(key=chrono_key, reverse=True)
+            if len(found) < n:
+                yield from found[done:]
+                return
+            yield from found[done:n]
+            n, done = n * 8, n
 
     # ----------------------------------------------------------------- upkeep
     def _forget_engines(self) -> None:

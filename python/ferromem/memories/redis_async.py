@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._core import ImportanceScorer
 from ..base import _message_from_args
-from ..checks import check_age, check_batch, check_count, check_mapping, check_time
+from ..checks import check_age, check_batch, check_mapping
 from ..errors import InvalidArgumentError, InvalidTypeError
 from ..filters import compile_filters
-from ..message import AllSessions, Message, chrono_key
+from ..message import AllSessions, Message
 from ..stores.base import Conflict, WriteResult
+from .redis_listing import listing as make_listing
 
 if TYPE_CHECKING:
     from ..base import MemoryBackend, SessionScope
@@ -272,26 +273,15 @@ class RedisAsyncTwins(_Base):
             return await super().aget_messages(
                 session_id, limit, offset=offset, before=before, after=after, filters=filters
             )
-        n = check_count(limit, "limit")
-        skip = check_count(offset, "offset") or 0
-        lo = check_time(after, "after")
-        hi = check_time(before, "before")
-        predicate = compile_filters(check_mapping(filters, "filters"))
-        cutoff = self._cutoff()
-        if cutoff is not None and (lo is None or lo < cutoff):
-            lo = cutoff - 1e-6  # ``after`` is exclusive; the cutoff itself is still live
+        listing = make_listing(limit, offset, before, after, filters, self._cutoff())
         self._check_open()
         sessions = await self._ascope(session_id)
-        msgs = await self._redis.amessages_of(sessions, after=lo, before=hi)
-        if len(sessions) > 1:
-            msgs.sort(key=chrono_key)
-        if predicate is not None:
-            msgs = [m for m in msgs if predicate(m.metadata)]
-        if skip:
-            msgs = msgs[:-skip] if skip < len(msgs) else []
-        if n is not None:
-            msgs = msgs[-n:] if n else []
-        return msgs
+        if listing.empty:
+            return []
+        found = await self._redis.anewest(
+            sessions, listing.newest, after=listing.after, before=listing.before
+        )
+        return listing.finish(found, several=len(sessions) > 1)
 
     async def alist_sessions(self, *, user_id: str | None = None) -> list[str]:
         """Async twin of :meth:`list_sessions`, on the asyncio client."""

@@ -67,6 +67,14 @@ def _key(num: int, counter: int) -> int:
     return (num << 32) | counter
 
 
+def _bounds(after: float | None, before: float | None) -> tuple[str, str]:
+    """Exclusive score bounds of a sorted-set range."""
+    return (
+        "-inf" if after is None else f"({after!r}",
+        "+inf" if before is None else f"({before!r}",
+    )
+
+
 class RedisStore(Store):
     """Redis as the store (see the module docs). ``ttl`` (seconds) expires a session that has
     not been written for that long, with every trace of it; refreshed by every write."""
@@ -448,9 +456,9 @@ class RedisStore(Store):
         return [found.get(i) for i in ids]
 
     def _read(
-        self, session: str, low: str, high: str, with_records: bool
+        self, session: str, low: str, high: str, with_records: bool, newest: int = 0
     ) -> Plan[list[tuple[int, bytes | None]]]:
-        argv = [low, high, "1" if with_records else "0"]
+        argv = [low, high, "1" if with_records else "0", newest]
         reply = (yield Step([self._session_call("read", session, argv)]))[0]
         if _text(reply[0]) == "absent":
             self._gone(session)
@@ -465,8 +473,10 @@ class RedisStore(Store):
             if flat[j + 1] is not None
         ]
 
-    def _messages(self, session: str, low: str = "-inf", high: str = "+inf") -> Plan[list[Message]]:
-        rows = yield from self._read(session, low, high, True)
+    def _messages(
+        self, session: str, low: str = "-inf", high: str = "+inf", newest: int = 0
+    ) -> Plan[list[Message]]:
+        rows = yield from self._read(session, low, high, True, newest)
         out = []
         for k, record in rows:
             assert record is not None
@@ -479,11 +489,14 @@ class RedisStore(Store):
         rows = yield from self._read(session, "-inf", "+inf", False)
         return [k for k, _ in rows]
 
-    def _messages_of(self, sessions: Sequence[str], low: str, high: str) -> Plan[list[Message]]:
-        """The messages of several sessions in one round trip (session by session)."""
+    def _messages_of(
+        self, sessions: Sequence[str], low: str, high: str, newest: int = 0
+    ) -> Plan[list[Message]]:
+        """The messages of several sessions in one round trip, session by session (with
+        ``newest``: each session's newest that many, newest first)."""
         if not sessions:
             return []
-        argv = [low, high, "1"]
+        argv = [low, high, "1", newest]
         replies = yield Step([self._session_call("read", s, argv) for s in sessions])
         out: list[Message] = []
         for s, reply in zip(sessions, replies, strict=True):
@@ -645,6 +658,18 @@ class RedisStore(Store):
         high = "+inf" if before is None else f"({before!r}"
         return self.link.run(self._messages(session_id, low, high))
 
+    def newest(
+        self,
+        sessions: Sequence[str],
+        n: int,
+        *,
+        after: float | None = None,
+        before: float | None = None,
+    ) -> list[Message]:
+        """Each session's newest ``n`` messages strictly between ``after`` and ``before``,
+        newest first per session, in one round trip (``n=0``: all, oldest first)."""
+        return self.link.run(self._messages_of(sessions, *_bounds(after, before), n))
+
     def sessions(self) -> list[str]:
         return self.link.run(self._sessions(with_info=False))
 
@@ -794,14 +819,16 @@ class RedisStore(Store):
         """Async twin of :meth:`write_session_info`."""
         await self.link.arun(self._write_info(session_id, info))
 
-    async def amessages_of(
-        self, sessions: Sequence[str], *, after: float | None = None, before: float | None = None
+    async def anewest(
+        self,
+        sessions: Sequence[str],
+        n: int,
+        *,
+        after: float | None = None,
+        before: float | None = None,
     ) -> list[Message]:
-        """The messages of several sessions (strictly between ``after`` and ``before``), each
-        session's chronological, in one round trip."""
-        low = "-inf" if after is None else f"({after!r}"
-        high = "+inf" if before is None else f"({before!r}"
-        return await self.link.arun(self._messages_of(sessions, low, high))
+        """Async twin of :meth:`newest`."""
+        return await self.link.arun(self._messages_of(sessions, *_bounds(after, before), n))
 
     async def akeys_before(self, session_id: str, cutoff: float) -> list[int]:
         """The keys of a session's messages older than ``cutoff``."""

@@ -123,7 +123,11 @@ def make_link(
             )
 
         return RedisLink(
-            make_sync=make_cluster, make_async=make_async_cluster, cluster=True, where=where
+            make_sync=make_cluster,
+            make_async=make_async_cluster,
+            cluster=True,
+            where=where,
+            max_in_flight=max_connections or 100,
         )
     pool: dict[str, Any] = {}
     if max_connections is not None:
@@ -147,7 +151,13 @@ def make_link(
         def make_async() -> Any:
             return r.asyncio.Redis(retry=_retry(r, True), **conn)
 
-    return RedisLink(make_sync=make_sync, make_async=make_async, cluster=False, where=where)
+    return RedisLink(
+        make_sync=make_sync,
+        make_async=make_async,
+        cluster=False,
+        where=where,
+        max_in_flight=max_connections or 100,
+    )
 
 
 def _link_for_client(r: Any, client: Any) -> RedisLink:

@@ -135,9 +135,13 @@ class RedisLink:
         cluster: bool,
         where: str,
         owns_sync: bool = True,
+        max_in_flight: int = 100,
     ) -> None:
         self._make_sync = make_sync
         self._owns_sync = owns_sync
+        # redis-py's asyncio pools refuse a connection beyond their size instead of waiting for
+        # one: at most this many steps are in flight per event loop (the pools' size).
+        self._max_in_flight = max_in_flight
         self._make_async = make_async
         self.cluster = cluster
         self.where = where
@@ -225,7 +229,11 @@ class RedisLink:
         with self._lock:
             entry = self._async.get(loop)
             if entry is None:
-                entry = self._async[loop] = [loop.create_future(), None]
+                entry = self._async[loop] = [
+                    loop.create_future(),
+                    None,
+                    asyncio.Semaphore(self._max_in_flight),
+                ]
                 maker = True
             else:
                 maker = False
@@ -261,8 +269,14 @@ class RedisLink:
             return done.value  # type: ignore[no-any-return]
 
     async def _aexecute(self, step: Step) -> list[Any]:
+        client = await self.aclient()
+        with self._lock:
+            gate: asyncio.Semaphore = self._async[asyncio.get_running_loop()][2]
+        async with gate:
+            return await self._aexecute_on(client, step)
+
+    async def _aexecute_on(self, client: Any, step: Step) -> list[Any]:
         try:
-            client = await self.aclient()
             calls = step.calls
             if len(calls) == 1 or (self.cluster and step.ordered):
                 return [await self._aone(client, c) for c in calls]

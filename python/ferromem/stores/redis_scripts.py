@@ -219,12 +219,19 @@ if not v[1] then return {'absent'} end
 return {'ok', v[1], v[2], tonumber(v[3]), redis.call('HGETALL', KEYS[2])}
 """
 
-# KEYS: meta o i m. ARGV: min score, max score, '1' with records / '0' counters only.
-# -> {'absent'} | {'ok', num, epoch, {counter[, record or nil], ...}} in chronological order
+# KEYS: meta o i m. ARGV: min score, max score, '1' with records / '0' counters only, and how
+# many of the newest to read ('0': all).
+# -> {'absent'} | {'ok', num, epoch, {counter[, record or nil], ...}} (chronological, or newest
+#    first when a count is given)
 _READ = """
 local v = redis.call('HMGET', KEYS[1], 'num', 'epoch')
 if not v[1] then return {'absent'} end
-local ids = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[1], ARGV[2])
+local ids
+if ARGV[4] ~= '0' then
+  ids = redis.call('ZREVRANGEBYSCORE', KEYS[2], ARGV[2], ARGV[1], 'LIMIT', 0, ARGV[4])
+else
+  ids = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[1], ARGV[2])
+end
 local out = {}
 for k = 1, #ids do
   local c = redis.call('HGET', KEYS[3], ids[k])
