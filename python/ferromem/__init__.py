@@ -10,6 +10,7 @@ from . import core, embedders
 from ._core import __version__
 from .base import MemoryBackend
 from .errors import (
+    BackendAuthError,
     BackendUnavailableError,
     CorruptDataError,
     CorruptFileError,
@@ -36,6 +37,7 @@ from .message import ALL_SESSIONS, Hit, Message
 
 __all__ = [
     "ALL_SESSIONS",
+    "BackendAuthError",
     "BackendUnavailableError",
     "BufferMemory",
     "CompressedMemory",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "BackendAuthError",
     "BackendUnavailableError",
     "CorruptDataError",
     "CorruptFileError",
@@ -50,6 +51,11 @@ class StorageError(FerromemError, OSError):
 
 class BackendUnavailableError(FerromemError, ConnectionError):
     """A server backend (Redis) cannot be reached."""
+
+
+class BackendAuthError(FerromemError, PermissionError):
+    """A server backend (Redis) refused the credentials (a wrong password or user), or the user
+    may not run the commands ferromem needs: the server is reachable, retrying will not help."""
 
 
 class EmbedderError(FerromemError):

@@ -13,15 +13,21 @@ from uuid import uuid4
 
 import ferromem
 
-from ..redis_server import shared_redis_url
+from ..redis_server import shared_cluster_nodes, shared_redis_url
 from .custom_backend import ListMemory
 
 Factory = Callable[..., ferromem.MemoryBackend]
 
 
-def _redis_factory(prefix: str) -> Factory:
-    # A fresh key prefix per test isolates tests that share one server.
-    return lambda **kw: ferromem.RedisMemory(url=shared_redis_url(), prefix=prefix, **kw)
+def _redis_factory(prefix: str, *, cluster: bool = False, **options: Any) -> Factory:
+    # A fresh key prefix per test isolates tests that share one server (or cluster).
+    def make(**kw: Any) -> ferromem.MemoryBackend:
+        where: dict[str, Any] = (
+            {"cluster_nodes": shared_cluster_nodes()} if cluster else {"url": shared_redis_url()}
+        )
+        return ferromem.RedisMemory(**where, prefix=prefix, **options, **kw)
+
+    return make
 
 
 BACKENDS: dict[str, Callable[[Path], Factory]] = {
@@ -38,6 +44,13 @@ BACKENDS: dict[str, Callable[[Path], Factory]] = {
         lambda **kw: ferromem.CompressedMemory(recent=2, block_messages=3, **kw)
     ),
     "redis": lambda d: _redis_factory(uuid4().hex),
+    "redis-hybrid": lambda d: _redis_factory(
+        uuid4().hex, embedder=ferromem.embedders.HashingEmbedder(), hybrid=True
+    ),
+    "redis-cluster": lambda d: _redis_factory(uuid4().hex, cluster=True),
+    "redis-cluster-vector": lambda d: _redis_factory(
+        uuid4().hex, cluster=True, embedder=ferromem.embedders.HashingEmbedder()
+    ),
     "sqlite": lambda d: lambda **kw: ferromem.SQLiteMemory(d / "memory.db", **kw),
     "sqlite-vector": lambda d: (
         lambda **kw: ferromem.SQLiteMemory(
