@@ -783,31 +783,42 @@ class MemoryBackend(AsyncTwins):
         self, wanted: set[str] | None, predicate: Predicate | None
     ) -> Callable[[int], tuple[int | None, int | None]]:
         """For the hybrid fusion: the keys just before and after a key in its session (in
-        scope and passing the filter), from the store's session order, cached per search."""
+        scope and passing the filter). The key's session comes from the engines and the
+        session's order from the keyword index (or the store), once per session per search;
+        a neighbour's metadata is read only when a filter must be checked."""
         store = self._store_impl
-        positions: dict[str, tuple[list[int], dict[int, int]]] = {}
+        engines = self._engines
+        orders: dict[str, tuple[list[int], dict[int, int]]] = {}
+        passing: dict[int, bool] = {}
+
+        def passes(key: int) -> bool:
+            if predicate is None:
+                return True
+            if key not in passing:
+                m = store.get([key])[0]
+                passing[key] = m is not None and predicate(m.metadata)
+            return passing[key]
 
         def around(key: int) -> tuple[int | None, int | None]:
-            m = store.get([key])[0]
-            if m is None or (wanted is not None and m.session_id not in wanted):
+            sid = engines.session_of(key)
+            if sid is None:
+                m = store.get([key])[0]
+                sid = m.session_id if m is not None else None
+            if sid is None or (wanted is not None and sid not in wanted):
                 return (None, None)
-            sid = m.session_id
-            if sid not in positions:
-                keys = store.session_keys(sid)
-                positions[sid] = (keys, {k: i for i, k in enumerate(keys)})
-            keys, at = positions[sid]
+            if sid not in orders:
+                keys = engines.session_order(sid)
+                orders[sid] = (keys, {k: i for i, k in enumerate(keys)})
+            keys, at = orders[sid]
             i = at.get(key)
             if i is None:
                 return (None, None)
-            out: list[int | None] = []
-            for j in (i - 1, i + 1):
-                near = keys[j] if 0 <= j < len(keys) else None
-                if near is not None and predicate is not None:
-                    nm = store.get([near])[0]
-                    if nm is None or not predicate(nm.metadata):
-                        near = None
-                out.append(near)
-            return (out[0], out[1])
+            before = keys[i - 1] if i > 0 else None
+            after = keys[i + 1] if i + 1 < len(keys) else None
+            return (
+                before if before is not None and passes(before) else None,
+                after if after is not None and passes(after) else None,
+            )
 
         return around
 

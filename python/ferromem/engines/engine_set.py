@@ -265,6 +265,19 @@ class EngineSet:
         self.seen.clear()
 
     # ------------------------------------------------------------------ search
+    def session_of(self, key: int) -> str | None:
+        """The session of an indexed key, when an engine knows it (no store read)."""
+        return self.vector.session_of(key) if self.vector is not None else None
+
+    def session_order(self, session_id: str) -> list[int]:
+        """A session's keys in conversation order: the keyword index's group order when it can
+        tell (no store read), else the store's chronological order."""
+        if self.keyword is not None:
+            order = self.keyword.group_order(session_id)
+            if order is not None:
+                return order
+        return self.store.session_keys(session_id)
+
     def ranking(
         self,
         query: str | None,

@@ -200,6 +200,10 @@ class VectorEngine(Engine):
     def __contains__(self, key: int) -> bool:
         return key in self._group_of
 
+    def session_of(self, key: int) -> str | None:
+        """The session of an indexed key."""
+        return self._group_of.get(key)
+
     def __len__(self) -> int:
         return len(self._group_of)
 

@@ -1,11 +1,12 @@
 //! Where each key's message lives: `block << 8 | slot`, in a table indexed by key.
 //!
-//! The table is allocated in pages on first use, so that keys stay cheap when dense (4 bytes
-//! each, as in a flat array) and a single large key costs one page instead of a table reaching
-//! up to it (a key near 2^32 once meant a 16 GiB array).
+//! The table is allocated in pages on first use, kept in a map by page number, so that keys stay
+//! cheap when dense (4 bytes each, as in a flat array) and a single large key costs one page
+//! instead of a table reaching up to it (a key near 2^32 once meant a 16 GiB array).
 
-/// Keys per page: 4096 (a 16 KiB page) keeps a small memory small, and the page table for keys
-/// up to 2^32 at 2^20 pointers (8 MiB).
+use rustc_hash::FxHashMap;
+
+/// Keys per page: 4096 (a 16 KiB page) keeps a small memory small.
 const PAGE_BITS: u32 = 12;
 const PAGE_LEN: usize = 1 << PAGE_BITS;
 type Page = [u32; PAGE_LEN];
@@ -20,49 +21,41 @@ pub(super) fn location(block: u32, slot: usize) -> u32 {
 /// Key -> location, in pages of [`PAGE_LEN`] entries allocated on first use.
 #[derive(Default)]
 pub(super) struct Locations {
-    pages: Vec<Option<Box<Page>>>,
+    pages: FxHashMap<u32, Box<Page>>,
 }
 
-fn split(key: u32) -> (usize, usize) {
-    ((key >> PAGE_BITS) as usize, key as usize & (PAGE_LEN - 1))
+fn split(key: u32) -> (u32, usize) {
+    (key >> PAGE_BITS, key as usize & (PAGE_LEN - 1))
 }
 
 impl Locations {
     /// The location of `key`, if it has one.
     pub(super) fn get(&self, key: u32) -> Option<u32> {
         let (page, at) = split(key);
-        let loc = *self.pages.get(page)?.as_ref()?.get(at)?;
+        let loc = *self.pages.get(&page)?.get(at)?;
         (loc != NOWHERE).then_some(loc)
     }
 
     /// Points `key` at `loc` (which must not be [`NOWHERE`]: blocks stop below 2^24).
     pub(super) fn set(&mut self, key: u32, loc: u32) {
         let (page, at) = split(key);
-        if page >= self.pages.len() {
-            self.pages.resize_with(page + 1, || None);
-        }
-        if let Some(slot) = self.pages.get_mut(page) {
-            let entries = slot.get_or_insert_with(|| Box::new([NOWHERE; PAGE_LEN]));
-            if let Some(e) = entries.get_mut(at) {
-                *e = loc;
-            }
+        let entries = self.pages.entry(page).or_insert_with(|| Box::new([NOWHERE; PAGE_LEN]));
+        if let Some(e) = entries.get_mut(at) {
+            *e = loc;
         }
     }
 
     /// Forgets where `key` was.
     pub(super) fn clear(&mut self, key: u32) {
         let (page, at) = split(key);
-        if let Some(Some(entries)) = self.pages.get_mut(page) {
-            if let Some(e) = entries.get_mut(at) {
-                *e = NOWHERE;
-            }
+        if let Some(e) = self.pages.get_mut(&page).and_then(|p| p.get_mut(at)) {
+            *e = NOWHERE;
         }
     }
 
     /// Bytes held by the pages and the page table.
     pub(super) fn memory_usage_bytes(&self) -> usize {
-        let pages = self.pages.iter().flatten().count();
-        pages * PAGE_LEN * 4 + self.pages.capacity() * std::mem::size_of::<Option<Box<Page>>>()
+        self.pages.len() * PAGE_LEN * 4 + self.pages.capacity() * 16
     }
 }
 
@@ -82,8 +75,8 @@ mod tests {
         l.set(u32::MAX - 1, location(7, 1));
         assert_eq!(l.get(u32::MAX - 1), Some(location(7, 1)));
         assert_eq!(l.get(u32::MAX), None);
-        // One more page and a page table of 2^20 pointers, not a 16 GiB table.
-        assert!(l.memory_usage_bytes() < small + (9 << 20), "{}", l.memory_usage_bytes());
+        // One more page, not a 16 GiB table.
+        assert!(l.memory_usage_bytes() < small + (64 << 10), "{}", l.memory_usage_bytes());
         l.clear(5);
         assert_eq!(l.get(5), None);
         l.clear(u32::MAX);
