@@ -105,7 +105,7 @@ def test_keyword_search_without_an_embedder(tmp_path: Path) -> None:
     with FerromemStore(tmp_path / "lg.db") as store:
         fill(store)
         hits = store.search(("users",), query="pasta", limit=3)
-        assert [(h.namespace, h.key) for h in hits][0] == (("users", "bob", "facts"), "f1")
+        assert (hits[0].namespace, hits[0].key) == (("users", "bob", "facts"), "f1")
         assert hits[0].score is not None and hits[0].score > 0
         only_ada = store.search(("users", "ada"), query="tennis sushi", filter={"tag": "sport"})
         assert [h.key for h in only_ada] == ["f2"]
