@@ -101,7 +101,8 @@ class FerromemChatStore(BaseChatStore):
                 memory = SQLiteMemory(path)
         elif not isinstance(memory, MemoryBackend):
             raise InvalidTypeError(f"memory must be a ferromem memory, not {type(memory).__name__}")
-        super().__init__(memory=memory, **data)
+        data["memory"] = memory
+        super().__init__(**data)
 
     @classmethod
     def class_name(cls) -> str:
