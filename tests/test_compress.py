@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import array
+import struct
+import subprocess
+import sys
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -170,3 +174,54 @@ def test_threads_share_nothing_but_the_results(dictionary: bytes) -> None:
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert all(pool.map(run, jobs))
+
+
+def lying_frame(declared: int) -> bytes:
+    """A 17-byte zstd frame declaring `declared` bytes of content but holding one byte."""
+    header = struct.pack("<IB", 0xFD2FB528, 0xE0) + struct.pack("<Q", declared)
+    return header + b"\x09\x00\x00A"
+
+
+LIES = [0, 2, 1 << 20, 1 << 31, 1 << 40, 1 << 63, (1 << 64) - 2]
+
+# Run in a child: before the fix, the decoder reserved the declared size and the process
+# aborted ("memory allocation of 1099511627776 bytes failed") or panicked.
+HOSTILE_SCRIPT = """
+import sys
+from ferromem import CorruptDataError, core
+from tests.test_compress import LIES, lying_frame
+for declared in LIES:
+    try:
+        core.decompress(lying_frame(declared))
+    except CorruptDataError:
+        pass
+    else:
+        sys.exit(f"declared {declared}: decoded without an error")
+store = core.BlockStore()
+store.add_block([0, 1], ["a", "b"], ["user"] * 2, ["hi", "yo"], ["", ""], [1.0, 2.0], [None] * 2)
+store.add_block([2], ["c"], ["user"], ["kept"], [""], [3.0], [None])
+for declared in LIES:
+    store.replace_frame(0, lying_frame(declared))
+    for call in (lambda: store.get(0), lambda: store.get_id("b"), lambda: store.block_records(0)):
+        try:
+            call()
+        except CorruptDataError as e:
+            assert "block 0" in str(e), e
+        else:
+            sys.exit(f"declared {declared}: block 0 decoded without an error")
+    assert store.get_id("c")[4] == "kept"
+print("survived")
+"""
+
+
+def test_a_frame_declaring_a_huge_size_is_corrupt_data_not_an_abort() -> None:
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", HOSTILE_SCRIPT], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and done.stdout.strip() == "survived", done.stderr[-2000:]
+
+
+def test_the_honest_frame_still_decodes() -> None:
+    assert core.decompress(lying_frame(1)) == b"A"
+    assert zstandard.ZstdDecompressor().decompress(lying_frame(1)) == b"A"

@@ -287,7 +287,7 @@ class MemoryBackend(AsyncTwins):
             if msg.importance is None:
                 msg = _with(msg, session_id=sid, id=mid, importance=next(scores))
             elif sid is not msg.session_id or mid is not msg.id:
-                msg = _with(msg, session_id=sid, id=mid)
+                msg = _with(msg, session_id=sid, id=mid, importance=msg.importance)
             out.append(msg)
         return out
 
@@ -1038,11 +1038,21 @@ def _call_importance(scorer: ImportanceCallable, texts: list[str]) -> list[float
     return out
 
 
-def _with(message: Message, **changes: Any) -> Message:
-    """A copy of a validated message with trusted fields changed, skipping re-validation."""
-    copy = object.__new__(Message)
-    for name in Message.__slots__:
-        object.__setattr__(copy, name, changes.get(name, getattr(message, name)))
+_new = object.__new__
+_set = object.__setattr__
+
+
+def _with(message: Message, *, session_id: str, id: str, importance: float | None) -> Message:
+    """A copy of a validated message with its session, id and importance set, skipping
+    re-validation (the write path's hot spot)."""
+    copy = _new(Message)
+    _set(copy, "role", message.role)
+    _set(copy, "content", message.content)
+    _set(copy, "session_id", session_id)
+    _set(copy, "metadata", message.metadata)
+    _set(copy, "timestamp", message.timestamp)
+    _set(copy, "importance", importance)
+    _set(copy, "id", id)
     return copy
 
 

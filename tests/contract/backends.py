@@ -39,12 +39,31 @@ BACKENDS: dict[str, Callable[[Path], Factory]] = {
     ),
     "redis": lambda d: _redis_factory(uuid4().hex),
     "sqlite": lambda d: lambda **kw: ferromem.SQLiteMemory(d / "memory.db", **kw),
+    "sqlite-vector": lambda d: (
+        lambda **kw: ferromem.SQLiteMemory(
+            d / "vector.db", embedder=ferromem.embedders.HashingEmbedder(256), **kw
+        )
+    ),
+    "sqlite-hybrid": lambda d: (
+        lambda **kw: ferromem.SQLiteMemory(
+            d / "hybrid.db", embedder=ferromem.embedders.HashingEmbedder(256), hybrid=True, **kw
+        )
+    ),
+    "jsonfile-vector": lambda d: (
+        lambda **kw: ferromem.JSONFileMemory(
+            d / "vector.json", embedder=ferromem.embedders.HashingEmbedder(256), **kw
+        )
+    ),
     "sqlite-sealed": lambda d: (
         lambda **kw: ferromem.SQLiteMemory(
             d / "sealed.db", compression=True, encryption_key="s3cret", **kw
         )
     ),
 }
+
+
+#: Backends whose memory survives closing and reopening it.
+DURABLE = sorted(name for name in BACKENDS if name.startswith(("sqlite", "jsonfile", "redis")))
 
 
 def reopen_kwargs(name: str) -> dict[str, Any]:

@@ -22,6 +22,8 @@ class BufferMemory(InMemoryBackend):
     it and marks it ``[truncated]``. ``get_stats()["evicted_messages"]`` counts dropped turns.
     """
 
+    saved_settings = ("max_tokens",)
+
     def __init__(
         self,
         max_tokens: int = 2000,
@@ -41,7 +43,10 @@ class BufferMemory(InMemoryBackend):
         return super()._write(prepared, on_conflict)
 
     def _on_stored(self, messages: Sequence[Message], keys: Sequence[int | None]) -> None:
-        for m, n, key in zip(messages, self._counting, keys, strict=True):
+        counts = self.__dict__.pop("_counting", None)
+        if counts is None or len(counts) != len(messages):  # restored by load()
+            counts = self._count_tokens_many([m.content for m in messages])
+        for m, n, key in zip(messages, counts, keys, strict=True):
             if key is None:
                 continue
             assert m.id is not None

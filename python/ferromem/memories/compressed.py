@@ -11,17 +11,20 @@ from ..base import MemoryBackend, SessionScope, TokenCounter
 from ..engines.engine_set import EngineSet
 from ..engines.keyword import KeywordEngine
 from ..errors import InvalidArgumentError, InvalidTypeError, MemoryLimitError
-from ..message import AllSessions, Message
+from ..message import AllSessions, Message, chrono_key
 from ..stores.base import Conflict, WriteResult
 from ..stores.compressed import SESSION_OVERHEAD as _SESSION_OVERHEAD
 from ..stores.compressed import CompressedStore, plain_cost
+from .saving import SaveLoad
 
 __all__ = ["CompressedMemory"]
+
+ALL = AllSessions()
 
 _log = logging.getLogger("ferromem")
 
 
-class CompressedMemory(MemoryBackend):
+class CompressedMemory(SaveLoad, MemoryBackend):
     """Long histories in little memory: the newest ``recent`` messages of each session stay
     plain; older ones go into compressed blocks of ``block_messages`` (see
     :class:`~ferromem.stores.compressed.CompressedStore`). Once ``dictionary_bytes`` of text has
@@ -107,6 +110,20 @@ class CompressedMemory(MemoryBackend):
         self._evicted_messages = 0
         self._unmeasured = 0
         self._measured = self.memory_usage_bytes()  # the fixed costs of an empty memory
+
+    saved_settings = ("max_memory_mb", "codec", "level", "recent", "block_messages")
+
+    # ------------------------------------------------------------- save and load
+    def _saved_messages(self) -> list[tuple[int, Message]]:
+        store = self._blocks_store
+        return [(k, m) for sid in store.sessions() for k, m in store.keyed(sid)]
+
+    def _restore_messages(self, pairs: list[tuple[int, Message]]) -> bool:
+        # Blocks are made again (their keys are new, so the index is rebuilt with them).
+        msgs = sorted((m for _, m in pairs), key=chrono_key)
+        for i in range(0, len(msgs), 10_000):
+            self.add_messages(msgs[i : i + 10_000], session_id=ALL)
+        return False
 
     # ------------------------------------------------------------- writes within the limit
     def _write(self, prepared: list[Message], on_conflict: Conflict = "error") -> WriteResult:

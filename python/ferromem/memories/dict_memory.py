@@ -19,6 +19,8 @@ class DictMemory(InMemoryBackend):
     the first search.
     """
 
+    saved_settings = ("max_messages",)
+
     def __init__(
         self,
         max_messages: int = 1000,

@@ -31,7 +31,9 @@ def durable_engines(
     vector engine (plus a keyword engine when ``hybrid``), checked against the embedder the
     store's vectors were made with (see :meth:`EngineSet.check_embedder`)."""
     if embedder is None:
-        return EngineSet(store, keyword=KeywordEngine())
+        engines = EngineSet(store, keyword=KeywordEngine())
+        _fresh(engines)
+        return engines
     vector = VectorEngine(embedder, similarity_threshold=similarity_threshold)
     keyword = (
         KeywordEngine(index_roles=False, b=0.75, neighbour_weights=KEYWORD_NEIGHBOURS)
@@ -47,4 +49,12 @@ def durable_engines(
         neighbour_weight=neighbour_weight,
     )
     engines.check_embedder(reembed=reembed)
+    _fresh(engines)
     return engines
+
+
+def _fresh(engines: EngineSet) -> None:
+    """A new, empty store: the engines are in step from the start, so that writes reach them
+    at once instead of a rebuild at the first search."""
+    if engines.store.count() == 0:
+        engines.start_empty()

@@ -47,6 +47,8 @@ class HierarchicalMemory(InMemoryBackend):
     stored and searchable; the tiers are indexes over the store, rebuilt as turns come and go.
     """
 
+    saved_settings = ("short_term_size", "medium_threshold", "long_threshold", "relevant_limit")
+
     def __init__(
         self,
         short_term_size: int = 10,

@@ -6,12 +6,14 @@ from ..base import MemoryBackend, TokenCounter
 from ..engines.engine_set import EngineSet
 from ..engines.keyword import KeywordEngine
 from ..engines.vector import VectorEngine
+from ..message import Message
 from ..stores.memory import MemoryStore
+from .saving import SaveLoad
 
 __all__ = ["InMemoryBackend"]
 
 
-class InMemoryBackend(MemoryBackend):
+class InMemoryBackend(SaveLoad, MemoryBackend):
     """Messages in process memory (:class:`~ferromem.stores.memory.MemoryStore`), searched by
     the keyword engine (built on the first search when not given) and optionally a vector
     engine, fused when ``hybrid``."""
@@ -45,3 +47,12 @@ class InMemoryBackend(MemoryBackend):
             session_id=session_id, token_counter=token_counter, store=store, engines=engines
         )
         self._memory_store = store
+
+    # ----------------------------------------------------------------- save and load
+    def _saved_messages(self) -> list[tuple[int, Message]]:
+        return self._memory_store.items()
+
+    def _restore_messages(self, pairs: list[tuple[int, Message]]) -> bool:
+        keys = self._memory_store.restore(pairs)
+        self._on_stored([m for _, m in pairs], keys)
+        return True

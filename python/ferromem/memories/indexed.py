@@ -52,6 +52,8 @@ class IndexedMemory(InMemoryBackend):
         session_id: str | None = None,
         token_counter: TokenCounter | None = None,
     ) -> None:
+        if isinstance(neighbour_weights, list) and len(neighbour_weights) == 2:
+            neighbour_weights = (neighbour_weights[0], neighbour_weights[1])  # as saved in JSON
         if isinstance(neighbours, bool) or not isinstance(neighbours, int) or neighbours < 0:
             raise InvalidArgumentError(f"neighbours must be an int >= 0, got {neighbours!r}")
         keyword = KeywordEngine(
@@ -68,6 +70,18 @@ class IndexedMemory(InMemoryBackend):
         self.index_roles = keyword.index_roles
         self.neighbour_weights = keyword.neighbour_weights
         self.neighbours = neighbours
+
+    def _settings(self) -> dict[str, Any]:
+        engine = self._keyword
+        return {
+            "scoring": self.scoring,
+            "k1": engine.k1,
+            "b": engine.b,
+            "topics": engine.index.topics,
+            "index_roles": self.index_roles,
+            "neighbour_weights": list(self.neighbour_weights),
+            "neighbours": self.neighbours,
+        }
 
     # ------------------------------------------------------------- fast single add
     def add_message(

@@ -80,6 +80,34 @@ class SummaryMemory(InMemoryBackend):
         # Set in the worker thread of the async twins: summarising then happens in the loop.
         self._deferred = threading.local()
 
+    saved_settings = ("summarize_after", "summary_tokens")
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {
+            "summaries": self._summaries,
+            "lines": {sid: [list(x) for x in lines] for sid, lines in self._lines.items()},
+            "pending": {sid: list(msgs) for sid, msgs in self._pending.items()},
+            "folded": self._folded,
+            "folded_tokens": self._folded_tokens,
+            "rounds": self._rounds,
+        }
+
+    def _restore_extra_state(self, state: dict[str, Any]) -> None:
+        store = self._memory_store
+        self._summaries = {str(k): str(v) for k, v in state.get("summaries", {}).items()}
+        self._lines = {
+            str(sid): [(str(role), str(text)) for role, text in lines]
+            for sid, lines in state.get("lines", {}).items()
+        }
+        self._pending = {}
+        for sid, ids in state.get("pending", {}).items():
+            keys = store.keys_of(list(ids))
+            found = store.get([k for k in keys if k is not None])
+            self._pending[str(sid)] = {m.id or "": m for m in found if m is not None}
+        self._folded = {str(k): int(v) for k, v in state.get("folded", {}).items()}
+        self._folded_tokens = {str(k): int(v) for k, v in state.get("folded_tokens", {}).items()}
+        self._rounds = int(state.get("rounds", 0))
+
     # ----------------------------------------------------------------- store hooks
     def _on_stored(self, messages: Sequence[Message], keys: Sequence[int | None]) -> None:
         for m, key in zip(messages, keys, strict=True):

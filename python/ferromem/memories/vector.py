@@ -84,6 +84,21 @@ class VectorMemory(InMemoryBackend):
         self.keyword_weight = float(keyword_weight)
         self.neighbour_weight = float(neighbour_weight)
 
+    def _settings(self) -> dict[str, Any]:
+        vector = self._vector
+        return {
+            "dimension": vector.dimension,
+            "metric": vector.metric,
+            "similarity_threshold": vector.similarity_threshold,
+            "max_results": self.default_search_limit,
+            "M": vector.M,
+            "ef_construction": vector.ef_construction,
+            "ef_search": vector.ef_search,
+            "hybrid": self.hybrid,
+            "keyword_weight": self.keyword_weight,
+            "neighbour_weight": self.neighbour_weight,
+        }
+
     @property
     def max_results(self) -> int:
         """Hits a search returns when no ``limit`` is given."""

@@ -379,9 +379,9 @@ class CompressedStore(Store):
         return out
 
     def session_keys(self, session_id: str) -> list[int]:
-        return [k for k, _ in self._keyed(session_id)]
+        return [k for k, _ in self.keyed(session_id)]
 
-    def _keyed(self, session_id: str) -> list[tuple[int, Message]]:
+    def keyed(self, session_id: str) -> list[tuple[int, Message]]:
         out: list[tuple[int, Message]] = []
         for block in self._session_blocks.get(session_id, ()):
             out.extend(
@@ -395,7 +395,7 @@ class CompressedStore(Store):
         return out
 
     def messages(self, session_id: str) -> list[Message]:
-        return [m for _, m in self._keyed(session_id)]
+        return [m for _, m in self.keyed(session_id)]
 
     def newest_first(self, session_id: str) -> Iterator[Message]:
         """Plain messages, then blocks newest first, decompressing only as far as needed."""

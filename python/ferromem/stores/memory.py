@@ -124,6 +124,30 @@ class MemoryStore(Store):
             self._note([], removed)
         return WriteResult([], removed, {None: (before, self._version)})
 
+    def restore(self, pairs: Sequence[tuple[int, Message]]) -> list[int]:
+        """Puts saved messages back under their saved keys (a loaded memory); returns the keys."""
+        keys = []
+        for key, m in pairs:
+            if key in self._msgs or (m.id or "") in self._by_id:
+                raise InvalidArgumentError(f"key {key} or id {m.id!r} is already stored")
+            self._msgs[key] = m
+            self._by_id[m.id or ""] = key
+            self._sessions.setdefault(m.session_id, {})[key] = None
+            at = (m.timestamp, m.id or "")
+            newest = self._newest.get(m.session_id)
+            if newest is not None and at < newest:
+                self._unordered.add(m.session_id)
+            else:
+                self._newest[m.session_id] = at
+            self._next_key = max(self._next_key, key + 1)
+            keys.append(key)
+        self._version += 1
+        return keys
+
+    def items(self) -> list[tuple[int, Message]]:
+        """Every message with its key, in key order."""
+        return sorted(self._msgs.items())
+
     # ------------------------------------------------------------------ reads
     def get(self, keys: Sequence[int]) -> list[Message | None]:
         msgs = self._msgs

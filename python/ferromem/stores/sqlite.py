@@ -576,7 +576,10 @@ class SQLiteStore(Store):
             )[0][0]
         )
 
-    def _vector_rows(self, rows: Sequence[Any]) -> Vectors | None:
+    def _vector_rows(
+        self, rows: Sequence[Any], opened: Sequence[bytes | None] | None = None
+    ) -> Vectors | None:
+        """The vectors of rows (``opened``: their vector bytes, when already decoded)."""
         dim = self.read_setting("dimension")
         if dim is None or not dim.isdigit():
             return None
@@ -584,7 +587,7 @@ class SQLiteStore(Store):
         for i, row in enumerate(rows):
             if row is None:
                 continue
-            _, raw = self._decode(row)
+            raw = opened[i] if opened is not None else self._decode(row)[1]
             if raw is None:
                 continue
             if len(raw) != 2 * int(dim):
@@ -607,7 +610,7 @@ class SQLiteStore(Store):
             ).fetchall()
         decoded = [self._decode(r) for r in rows]
         keys = [int(r[0]) for r in rows]
-        vectors = self._vector_rows(rows) if self.read_setting("dimension") else None
+        vectors = self._vector_rows(rows, [raw for _, raw in decoded])
         return Loaded(keys, [m for m, _ in decoded], vectors, version)
 
     # ------------------------------------------------------------------ settings and sessions

@@ -229,3 +229,48 @@ fn extending_a_block_keeps_its_messages_and_drops_removed_ones() {
     assert!(matches!(store.extend_block(b, &recs[20..21]), Err(Error::CorruptData(_))));
     assert_eq!(store.get_id(recs[20].id).unwrap(), None, "nothing was added");
 }
+
+#[test]
+fn a_far_key_costs_a_page_not_a_table_reaching_it() {
+    let data = texts(3);
+    let mut recs = records(&data, 0);
+    recs[1].key = 300_000_000;
+    recs[2].key = u64::from(u32::MAX) - 1;
+    let mut store = BlockStore::new(Codec::Zstd, 3).unwrap();
+    store.add_block(&recs).unwrap();
+    assert!(store.memory_usage_bytes() < 4 << 20, "{} bytes", store.memory_usage_bytes());
+    for r in &recs {
+        assert_eq!(store.get(r.key).unwrap().unwrap().1.id, r.id);
+    }
+    let mut over = records(&data[..1], u64::from(u32::MAX));
+    over[0].id = "other";
+    let e = store.add_block(&over).unwrap_err().to_string();
+    assert!(e.contains("key must be <"), "{e}");
+}
+
+#[test]
+fn a_key_or_id_used_twice_is_refused_and_nothing_is_lost() {
+    let data = texts(4);
+    let recs = records(&data, 0);
+    let mut store = BlockStore::new(Codec::Zstd, 3).unwrap();
+    store.add_block(&recs[..2]).unwrap();
+    // Same key as a stored message, new id: once silently took the key over.
+    let mut again = recs[2];
+    again.key = 1;
+    let e = store.add_block(&[again]).unwrap_err().to_string();
+    assert!(e.contains("key 1 is already stored"), "{e}");
+    // Twice in one batch.
+    let mut twin = recs[3];
+    twin.key = recs[2].key;
+    let e = store.add_block(&[recs[2], twin]).unwrap_err().to_string();
+    assert!(e.contains("appears twice"), "{e}");
+    let mut twin = recs[3];
+    twin.id = recs[2].id;
+    let e = store.add_block(&[recs[2], twin]).unwrap_err().to_string();
+    assert!(e.contains("appears twice"), "{e}");
+    assert_eq!(store.len(), 2);
+    for r in &recs[..2] {
+        assert_eq!(store.get_id(r.id).unwrap().unwrap().1.key, r.key);
+    }
+    assert_eq!(store.get_id(recs[2].id).unwrap(), None);
+}

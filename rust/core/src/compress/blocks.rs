@@ -1,30 +1,31 @@
 //! `BlockStore`: messages kept in compressed blocks of a few dozen, any one of which comes back
 //! by id or key after decompressing only its own block.
 //!
-//! A block is one standard frame of the store's codec over a columnar body (columns compress
-//! better than rows: ids beside ids, timestamps beside timestamps):
-//!
-//! `n: u32 | planar ids: u8 | keys, timestamps: deltas, packed importances: 8 byte planes each |`
-//! `lengths of ids, roles, metadata, contents: 4 byte planes of n each | ids | roles | metadata | contents`
-//!
+//! A block is one standard frame of the store's codec over a columnar body (see `body.rs`).
 //! Each key (the caller's number for a message, e.g. its keyword-index id) maps to
-//! `block << 8 | slot` in a flat array; ids map to keys through [`IdMap`]. A block that fails
-//! to decode reports `CorruptData` naming itself, and only for its own messages.
+//! `block << 8 | slot` (see `locations.rs`); ids map to keys through [`IdMap`]. A block that
+//! fails to decode reports `CorruptData` naming itself, and only for its own messages.
 
+use super::body::{check_body, decode_slot, encode, read_u32};
 use super::codec::{Codec, Compressor, Decompressor};
 use super::idmap::IdMap;
+use super::locations::{location, Locations};
 use crate::error::{Error, Result};
 
 /// At most this many messages per block (the slot is 8 bits of a location).
 pub const MAX_BLOCK_LEN: usize = 255;
-const NOWHERE: u32 = u32::MAX;
+/// Keys must be below this (it marks a key with no message).
+const KEY_LIMIT: u64 = u32::MAX as u64;
+/// Blocks are numbered below this (24 bits of a location).
+const BLOCK_LIMIT: u32 = 1 << 24;
+/// A block body (lengths are stored in 32 bits) holds less text than this.
+const MAX_BODY_TEXT: usize = u32::MAX as usize - (1 << 16);
 const CACHED_BLOCKS: usize = 4;
-const STRING_COLUMNS: usize = 4;
 
 /// One message as the caller hands it in (borrowed).
 #[derive(Clone, Copy, Debug)]
 pub struct Record<'a> {
-    /// The caller's key (dense small integers keep the location array small).
+    /// The caller's key, below `u32::MAX` (dense small integers keep the location table small).
     pub key: u64,
     /// The message id (unique in the store).
     pub id: &'a str,
@@ -76,14 +77,10 @@ pub struct BlockStore {
     decompressor: Decompressor,
     plain_decompressor: Decompressor,
     blocks: Vec<Option<Block>>,
-    locations: Vec<u32>,
+    locations: Locations,
     ids: IdMap,
     cache: Vec<(u32, Vec<u8>)>,
     raw_bytes: u64,
-}
-
-fn location(block: u32, slot: usize) -> u32 {
-    block << 8 | slot as u32
 }
 
 impl BlockStore {
@@ -97,7 +94,7 @@ impl BlockStore {
             decompressor: Decompressor::new(codec, None)?,
             plain_decompressor: Decompressor::new(codec, None)?,
             blocks: Vec::new(),
-            locations: Vec::new(),
+            locations: Locations::default(),
             ids: IdMap::default(),
             cache: Vec::new(),
             raw_bytes: 0,
@@ -149,7 +146,7 @@ impl BlockStore {
         self.check_new(records, 0)?;
         let block = u32::try_from(self.blocks.len())
             .ok()
-            .filter(|&b| b < 1 << 24)
+            .filter(|&b| b < BLOCK_LIMIT)
             .ok_or_else(|| Error::invalid("the store is full (2^24 blocks)"))?;
         let body = encode(records);
         let frame = self.compressor.compress(&body)?;
@@ -215,14 +212,36 @@ impl BlockStore {
             )));
         }
         for r in records {
-            if r.key >= u64::from(NOWHERE) {
-                return Err(Error::invalid(format!("key must be < {NOWHERE}, got {}", r.key)));
+            if r.key >= KEY_LIMIT {
+                return Err(Error::invalid(format!("key must be < {KEY_LIMIT}, got {}", r.key)));
+            }
+            if self.live_location(r.key as u32).is_some() {
+                return Err(Error::invalid(format!("key {} is already stored", r.key)));
             }
             // A hash hit may be another id's: confirm against its block before refusing (a
             // damaged block cannot confirm, and must not stop an unrelated write).
             if self.get_key_of(r.id).is_some() && matches!(self.get_id(r.id), Ok(Some(_))) {
                 return Err(Error::invalid(format!("id {:?} is already stored", r.id)));
             }
+        }
+        let mut keys: Vec<u64> = records.iter().map(|r| r.key).collect();
+        keys.sort_unstable();
+        if let Some(k) = keys.windows(2).find(|w| w[0] == w[1]) {
+            return Err(Error::invalid(format!("key {} appears twice in records", k[0])));
+        }
+        let mut ids: Vec<&str> = records.iter().map(|r| r.id).collect();
+        ids.sort_unstable();
+        if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+            return Err(Error::invalid(format!("id {:?} appears twice in records", w[0])));
+        }
+        let text: usize = records
+            .iter()
+            .map(|r| r.id.len() + r.role.len() + r.metadata.len() + r.content.len())
+            .sum();
+        if text >= MAX_BODY_TEXT {
+            return Err(Error::invalid(format!(
+                "records hold {text} bytes of text; a block holds less than {MAX_BODY_TEXT}"
+            )));
         }
         Ok(())
     }
@@ -231,11 +250,8 @@ impl BlockStore {
     /// the id map when they are `new` (not when a block is rewritten around them).
     fn place(&mut self, block: u32, records: &[Record<'_>], first_slot: usize, new: bool) {
         for (i, r) in records.iter().enumerate() {
-            let key = r.key as usize;
-            if key >= self.locations.len() {
-                self.locations.resize(key + 1, NOWHERE);
-            }
-            self.locations[key] = location(block, first_slot + i);
+            // `check_new` kept keys below u32::MAX.
+            self.locations.set(r.key as u32, location(block, first_slot + i));
             if new {
                 self.ids.insert(r.id, r.key as u32);
             }
@@ -247,9 +263,8 @@ impl BlockStore {
     }
 
     fn live_location(&self, key: u32) -> Option<u32> {
-        let loc = *self.locations.get(key as usize)?;
-        let block = self.blocks.get((loc >> 8) as usize)?;
-        (loc != NOWHERE && block.is_some()).then_some(loc)
+        let loc = self.locations.get(key)?;
+        self.blocks.get((loc >> 8) as usize)?.as_ref().map(|_| loc)
     }
 
     /// The body of `block`, decoded (served from the cache when recently used).
@@ -279,6 +294,14 @@ impl BlockStore {
         let (block, slot) = (loc >> 8, (loc & 0xFF) as usize);
         let body = self.body(block)?;
         let record = decode_slot(body, slot).map_err(|e| damaged(block, &e))?;
+        // A frame that decodes may still not be the one the store wrote here (a frame restored
+        // from elsewhere): its keys must not index the store's tables.
+        if record.key != key {
+            return Err(damaged(
+                block,
+                &format!("slot {slot} holds key {}, not {key}", record.key),
+            ));
+        }
         Ok(Some((block, record)))
     }
 
@@ -303,7 +326,8 @@ impl BlockStore {
         let mut out = Vec::with_capacity(n);
         for slot in 0..n {
             let r = decode_slot(&body, slot).map_err(|e| damaged(block, &e))?;
-            if self.locations.get(r.key as usize) == Some(&location(block, slot)) {
+            let key = u32::try_from(r.key).ok();
+            if key.and_then(|k| self.locations.get(k)) == Some(location(block, slot)) {
                 out.push(r);
             }
         }
@@ -315,11 +339,12 @@ impl BlockStore {
         let mut removed = Vec::new();
         for id in ids {
             let Some((block, r)) = self.get_id(id)? else { continue };
+            // `get` checked that the key is the one looked up, so it is in range.
             self.ids.remove(id, r.key as u32);
-            self.locations[r.key as usize] = NOWHERE;
+            self.locations.clear(r.key as u32);
             removed.push(r.key);
-            if let Some(b) = &mut self.blocks[block as usize] {
-                b.live -= 1;
+            if let Some(Some(b)) = self.blocks.get_mut(block as usize) {
+                b.live = b.live.saturating_sub(1);
                 if b.live == 0 {
                     self.drop_block(block);
                 }
@@ -333,8 +358,9 @@ impl BlockStore {
     pub fn drop_block(&mut self, block: u32) -> Vec<u64> {
         let records = self.block_records(block).unwrap_or_default();
         for r in &records {
+            // `block_records` kept only records whose key points back at their slot.
             self.ids.remove(&r.id, r.key as u32);
-            self.locations[r.key as usize] = NOWHERE;
+            self.locations.clear(r.key as u32);
         }
         if let Some(slot) = self.blocks.get_mut(block as usize) {
             if let Some(b) = slot.take() {
@@ -419,7 +445,7 @@ impl BlockStore {
         let dict = self.dictionary.as_ref().map_or(0, |d| d.len());
         self.compressed_bytes()
             + self.blocks.capacity() * std::mem::size_of::<Option<Block>>()
-            + self.locations.capacity() * 4
+            + self.locations.memory_usage_bytes()
             + self.ids.memory_usage_bytes()
             + self.cache.iter().map(|(_, b)| b.capacity() + 32).sum::<usize>()
             // The dictionary itself, plus the digested copies zstd keeps for each direction.
@@ -431,199 +457,9 @@ fn damaged(block: u32, reason: &str) -> Error {
     Error::CorruptData(format!("block {block} is damaged: {reason}"))
 }
 
-/// Bytes before the numeric columns: the message count and the planar-ids flag.
-const HEADER: usize = 5;
-
-/// Writes `values` as `width` byte planes (all low bytes, then all next bytes, ...): in a
-/// block, keys, timestamps and lengths share their high bytes, which then compress to nothing.
-fn put_planes(out: &mut Vec<u8>, values: impl Iterator<Item = u64> + Clone, width: usize) {
-    for j in 0..width {
-        out.extend(values.clone().map(|v| (v >> (8 * j)) as u8));
-    }
-}
-
-/// Reads value `slot` of a planar column of `n` values at `at`.
-fn get_planar(body: &[u8], at: usize, n: usize, width: usize, slot: usize) -> Option<u64> {
-    (0..width).try_fold(0u64, |v, j| Some(v | u64::from(*body.get(at + j * n + slot)?) << (8 * j)))
-}
-
-/// Each value minus the one before, wrapping (the first as it is): neighbouring keys differ by
-/// one and neighbouring timestamps (as bits) by a little, so the deltas are mostly zero bytes.
-/// Exact for any bit pattern.
-fn deltas(values: impl Iterator<Item = u64> + Clone) -> impl Iterator<Item = u64> + Clone {
-    let previous = std::iter::once(0).chain(values.clone());
-    values.zip(previous).map(|(v, p)| v.wrapping_sub(p))
-}
-
-fn encode(records: &[Record<'_>]) -> Vec<u8> {
-    let n = records.len();
-    let text: usize = records
-        .iter()
-        .map(|r| r.id.len() + r.role.len() + r.metadata.len() + r.content.len())
-        .sum();
-    // Ids of one length (ferromem's own are 24 hex digits) are stored planar too: their
-    // time-ordered prefixes then line up and compress away.
-    let id_len = records[0].id.len();
-    let planar_ids = n > 1 && records.iter().all(|r| r.id.len() == id_len);
-    let mut out = Vec::with_capacity(HEADER + n * (24 + 16) + text);
-    out.extend_from_slice(&(n as u32).to_le_bytes());
-    out.push(u8::from(planar_ids));
-    put_planes(&mut out, deltas(records.iter().map(|r| r.key)), 8);
-    put_planes(&mut out, deltas(records.iter().map(|r| r.timestamp.to_bits())), 8);
-    // Importances are not delta-coded: neighbouring scores are unrelated, and packed scores
-    // (see `pack_importance`) already leave only their two low byte planes non-constant.
-    put_planes(&mut out, records.iter().map(|r| pack_importance(r.importance)), 8);
-    for c in 0..STRING_COLUMNS {
-        put_planes(&mut out, records.iter().map(move |r| columns(r)[c].len() as u64), 4);
-    }
-    if planar_ids {
-        for j in 0..id_len {
-            out.extend(records.iter().map(|r| r.id.as_bytes()[j]));
-        }
-    }
-    for c in usize::from(planar_ids)..STRING_COLUMNS {
-        for r in records {
-            out.extend_from_slice(columns(r)[c].as_bytes());
-        }
-    }
-    out
-}
-
-fn columns<'a>(r: &Record<'a>) -> [&'a str; STRING_COLUMNS] {
-    [r.id, r.role, r.metadata, r.content]
-}
-
-fn read_u32(body: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(body.get(at..at + 4)?.try_into().ok()?))
-}
-
-/// The message count and where the lengths and strings start.
-fn layout(body: &[u8]) -> std::result::Result<(usize, usize, usize), String> {
-    let n = read_u32(body, 0).ok_or("body too short")? as usize;
-    let lengths_at = HEADER + n * 24;
-    Ok((n, lengths_at, lengths_at + n * STRING_COLUMNS * 4))
-}
-
-/// Checks that the lengths in a decoded body add up to its size, so slots can be read safely.
-fn check_body(body: &[u8]) -> std::result::Result<(), String> {
-    let (n, lengths_at, strings_at) = layout(body)?;
-    if n > MAX_BLOCK_LEN || body.len() < strings_at {
-        return Err(format!("{n} messages do not fit {} bytes", body.len()));
-    }
-    let planar_ids = body[4] == 1;
-    let total: usize = (0..STRING_COLUMNS)
-        .flat_map(|c| (0..n).map(move |i| (c, i)))
-        .map(|(c, i)| get_planar(body, lengths_at + c * n * 4, n, 4, i).unwrap_or(0) as usize)
-        .sum();
-    let id_lens_differ = (1..n)
-        .any(|i| get_planar(body, lengths_at, n, 4, i) != get_planar(body, lengths_at, n, 4, 0));
-    if strings_at + total != body.len() || body[4] > 1 || (planar_ids && id_lens_differ) {
-        return Err("string lengths do not add up".into());
-    }
-    Ok(())
-}
-
-/// Decodes one slot of a body that passed [`check_body`].
-fn decode_slot(body: &[u8], slot: usize) -> std::result::Result<OwnedRecord, String> {
-    let (n, lengths_at, mut start) = layout(body)?;
-    if slot >= n {
-        return Err(format!("slot {slot} out of {n}"));
-    }
-    let number = |col: usize| {
-        (0..=slot).fold(0u64, |v, i| {
-            v.wrapping_add(get_planar(body, HEADER + col * n * 8, n, 8, i).unwrap_or(0))
-        })
-    };
-    let len = |col: usize, i: usize| {
-        get_planar(body, lengths_at + col * n * 4, n, 4, i).unwrap_or(0) as usize
-    };
-    let utf8 = |bytes: Vec<u8>| String::from_utf8(bytes).map_err(|_| "string is not UTF-8");
-    let mut strings: [String; STRING_COLUMNS] = Default::default();
-    for (col, s) in strings.iter_mut().enumerate() {
-        let width = len(col, slot);
-        let bytes = if col == 0 && body[4] == 1 {
-            (0..width).map(|j| body.get(start + j * n + slot).copied()).collect::<Option<_>>()
-        } else {
-            let from = start + (0..slot).map(|i| len(col, i)).sum::<usize>();
-            body.get(from..from + width).map(<[u8]>::to_vec)
-        };
-        *s = utf8(bytes.ok_or("string out of range")?)?;
-        start += (0..n).map(|i| len(col, i)).sum::<usize>();
-    }
-    let [id, role, metadata, content] = strings;
-    Ok(OwnedRecord {
-        key: number(0),
-        id,
-        role,
-        content,
-        metadata,
-        timestamp: f64::from_bits(number(1)),
-        importance: unpack_importance(
-            get_planar(body, HEADER + 2 * n * 8, n, 8, slot).unwrap_or(0),
-        ),
-    })
-}
-
-/// Marks a packed importance: the sign and exponent bits of a negative quiet NaN, a pattern no
-/// stored value has once NaNs are canonical.
-const DECIMAL_TAG: u64 = 0xFFF8_0000_0000_0000;
-
-/// Importance scores are rounded to four decimals (`k / 10000`); such a value is stored as
-/// `DECIMAL_TAG | k`, whose deltas are small and compress away, where its raw bits would not.
-/// Any other value keeps its exact bits (NaN, the "no score" mark, in canonical form).
-fn pack_importance(x: f64) -> u64 {
-    if x.is_nan() {
-        return f64::NAN.to_bits();
-    }
-    let k = (x * 10_000.0).round();
-    if (0.0..2f64.powi(48)).contains(&k) {
-        // Only when unpacking gives back the very same bits (not for -0.0, say).
-        let packed = DECIMAL_TAG | k as u64;
-        if unpack_importance(packed).to_bits() == x.to_bits() {
-            return packed;
-        }
-    }
-    x.to_bits()
-}
-
-/// The inverse of [`pack_importance`].
-fn unpack_importance(bits: u64) -> f64 {
-    if bits & DECIMAL_TAG == DECIMAL_TAG {
-        return (bits & !DECIMAL_TAG) as f64 / 10_000.0;
-    }
-    f64::from_bits(bits)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn importance_packing_is_lossless_and_packs_decimals_small() {
-        let values = [
-            0.0,
-            0.3,
-            0.8523,
-            1.0,
-            0.1 + 0.2,
-            0.123456789,
-            -0.5,
-            1e300,
-            f64::INFINITY,
-            f64::MIN_POSITIVE,
-            5e-324,
-            -0.0,
-        ];
-        for x in values {
-            assert_eq!(unpack_importance(pack_importance(x)).to_bits(), x.to_bits(), "{x}");
-        }
-        assert!(unpack_importance(pack_importance(f64::NAN)).is_nan());
-        assert!(unpack_importance(pack_importance(-f64::NAN)).is_nan());
-        for k in [0u64, 1, 3000, 8523, 10_000] {
-            let packed = pack_importance(k as f64 / 10_000.0);
-            assert_eq!(packed, DECIMAL_TAG | k);
-        }
-    }
 
     #[test]
     fn an_id_that_shares_a_hash_with_a_stored_one_is_not_found() {

@@ -14,8 +14,19 @@ use crate::error::{Error, Result};
 pub const MIN_DICTIONARY_SIZE: usize = 256;
 /// The largest dictionary we agree to train; larger ones stop paying for themselves on chat text.
 const MAX_DICTIONARY_SIZE: usize = 1 << 24;
-/// zstd decodes windows of up to 2^27 bytes by default; allow the 2^31 that level 22 may use.
-const ZSTD_WINDOW_LOG_MAX: u32 = 31;
+/// The largest window a frame may ask for: 2^27 bytes, zstd's own default (and the CLI's), and
+/// the most any compression level uses without `--long`. A header asking for more could make
+/// the decoder allocate gigabytes for a frame of a few bytes.
+pub(crate) const ZSTD_WINDOW_LOG_MAX: u32 = 27;
+/// A frame whose header declares at most this many bytes is decoded in one call into a buffer
+/// of exactly that size; a header declaring more is not believed, and the frame is streamed
+/// into a buffer that grows only as bytes really come out.
+const TRUSTED_DECLARED_SIZE: usize = 1 << 20;
+/// A declared size is also believed up to this multiple of the frame's own length: chat text
+/// rarely compresses beyond 10x, so genuine large frames still decode in one call.
+const TRUSTED_RATIO: usize = 64;
+/// The most the streaming path reserves up front, whatever the input.
+const MAX_RESERVATION: usize = 1 << 26;
 /// Output grows by at least this much per zlib step, so large streams do not reallocate often.
 const ZLIB_CHUNK: usize = 64 * 1024;
 
@@ -193,12 +204,17 @@ impl Decompressor {
         if data.is_empty() {
             return Err(Error::CorruptData("zstd: empty input is not a frame".into()));
         }
-        let known = zstd::zstd_safe::get_frame_content_size(data).ok().flatten();
-        match (&mut self.zstd, known) {
-            // One frame that records its size (all of ours): decode straight into place.
-            (Some(d), Some(size)) if frame_len(data) == Some(data.len()) => {
-                let size = usize::try_from(size)
-                    .map_err(|_| Error::CorruptData(format!("zstd: frame claims {size} bytes")))?;
+        // Never trust a declared size: a 17-byte frame may claim 2^63 bytes.
+        let declared = zstd::zstd_safe::get_frame_content_size(data)
+            .ok()
+            .flatten()
+            .and_then(|size| usize::try_from(size).ok());
+        let believable = |size: usize| {
+            size <= TRUSTED_DECLARED_SIZE.max(data.len().saturating_mul(TRUSTED_RATIO))
+        };
+        match (&mut self.zstd, declared) {
+            // One frame that records a believable size (all of ours): decode straight into place.
+            (Some(d), Some(size)) if believable(size) && frame_len(data) == Some(data.len()) => {
                 let mut out = Vec::with_capacity(size);
                 d.decompress_to_buffer(data, &mut out).map_err(zstd_err("zstd frame"))?;
                 if out.len() != size {
@@ -209,9 +225,11 @@ impl Decompressor {
                 }
                 Ok(out)
             }
-            // Several frames, or frames from a streaming compressor: stream, growing as we go.
+            // Several frames, frames from a streaming compressor, or a size too large to
+            // believe: stream, growing as data really arrives (zstd still checks the size).
             _ => {
-                let mut out = Vec::new();
+                let hint = declared.unwrap_or(0).min(data.len().saturating_mul(TRUSTED_RATIO));
+                let mut out = Vec::with_capacity(hint.min(MAX_RESERVATION));
                 crate::compress::stream::decompress_stream(
                     data,
                     &mut out,
@@ -230,7 +248,7 @@ fn frame_len(data: &[u8]) -> Option<usize> {
 }
 
 fn zlib_decompress(data: &[u8], dictionary: Option<&[u8]>) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity((data.len() * 4).clamp(64, 1 << 26));
+    let mut out = Vec::with_capacity(data.len().saturating_mul(4).clamp(64, MAX_RESERVATION));
     super::stream::decompress_stream(data, &mut out, Codec::Zlib, dictionary)?;
     Ok(out)
 }

@@ -6,8 +6,10 @@
 //! with `zdict=` when a dictionary was used).
 
 mod blocks;
+mod body;
 mod codec;
 mod idmap;
+mod locations;
 mod stream;
 
 pub use blocks::{BlockStore, OwnedRecord, Record, MAX_BLOCK_LEN};

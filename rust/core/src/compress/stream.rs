@@ -6,7 +6,7 @@ use std::io::{self, Read, Write};
 use flate2::{write::ZlibEncoder, Compress, Compression, Decompress, FlushDecompress, Status};
 use zstd::zstd_safe::{CParameter, DParameter};
 
-use super::codec::Codec;
+use super::codec::{Codec, ZSTD_WINDOW_LOG_MAX};
 use crate::error::{Error, Result};
 
 /// zstd reports its own failures as `Other`; those and malformed input are corrupt data, while
@@ -74,7 +74,8 @@ pub fn decompress_stream<R: Read, W: Write>(
                 dictionary.unwrap_or(&[]),
             )
             .map_err(|e| Error::invalid(format!("dictionary is not usable by zstd: {e}")))?;
-            dec.set_parameter(DParameter::WindowLogMax(31)).map_err(Error::Stream)?;
+            dec.set_parameter(DParameter::WindowLogMax(ZSTD_WINDOW_LOG_MAX))
+                .map_err(Error::Stream)?;
             io::copy(&mut dec, &mut writer).map_err(|e| classify(e, "zstd frame"))
         }
         Codec::Zlib => zlib_decompress_stream(reader, writer, dictionary),
