@@ -217,7 +217,11 @@ print("survived")
 def test_a_frame_declaring_a_huge_size_is_corrupt_data_not_an_abort() -> None:
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run(
-        [sys.executable, "-c", HOSTILE_SCRIPT], cwd=root, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", HOSTILE_SCRIPT],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0 and done.stdout.strip() == "survived", done.stderr[-2000:]
 

@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 from llama_index.core.base.llms.types import ImageBlock, TextBlock
 from llama_index.core.llms import ChatMessage, MessageRole
-from llama_index.core.memory import ChatMemoryBuffer
+from llama_index.core.memory import ChatMemoryBuffer, Memory
 from llama_index.core.storage.chat_store import SimpleChatStore
+from llama_index.core.storage.chat_store.base_db import MessageStatus
 
 from ferromem import DictMemory, InvalidArgumentError, InvalidTypeError, SQLiteMemory
-from ferromem.integrations.llama_index import FerromemChatStore
+from ferromem.integrations.llama_index import FerromemChatStore, FerromemDBChatStore
 
 
 def chat() -> list[ChatMessage]:
@@ -117,3 +118,45 @@ def test_bad_input_is_refused_and_changes_nothing() -> None:
         FerromemChatStore("x.db", memory=SQLiteMemory(":memory:"))
     with pytest.raises(InvalidTypeError, match="idx"):
         store.delete_message("k", "0")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------- LlamaIndex's Memory
+async def test_memory_archives_the_oldest_turns_in_ferromem(tmp_path: Path) -> None:
+    store = FerromemDBChatStore(tmp_path / "chats.db")
+    memory = Memory.from_defaults(
+        session_id="ada", chat_store=store, token_limit=60, chat_history_token_ratio=0.5,
+        token_flush_size=10,
+    )  # fmt: skip
+    for i in range(20):
+        await memory.aput(ChatMessage(role="user", content=f"turn {i} about my cat Miso"))
+    window = await memory.aget()
+    assert 0 < len(window) < 20 and window[-1].content == "turn 19 about my cat Miso"
+    assert await store.count_messages("ada") == len(window)
+    assert await store.count_messages("ada", status=MessageStatus.ARCHIVED) == 20 - len(window)
+    assert len(await memory.aget_all()) == 20
+    store.close()
+    reopened = FerromemDBChatStore(tmp_path / "chats.db")
+    assert [m.content for m in await reopened.get_messages("ada", status=None)] == [
+        f"turn {i} about my cat Miso" for i in range(20)
+    ]
+    reopened.close()
+
+
+async def test_db_chat_store_operations() -> None:
+    store = FerromemDBChatStore()
+    await store.set_messages("k", chat())
+    assert await store.get_messages("k") == chat()
+    assert await store.get_messages("k", limit=2, offset=1) == chat()[1:3]
+    assert await store.archive_oldest_messages("k", 2) == chat()[:2]
+    assert await store.get_messages("k", status=MessageStatus.ARCHIVED) == chat()[:2]
+    assert await store.delete_oldest_messages("k", 1) == chat()[2:3]
+    assert await store.delete_message("k", 0) == chat()[0]
+    assert await store.delete_message("k", 99) is None
+    await store.add_messages("k", [ChatMessage(role="user", content="new")])
+    await store.delete_messages("k", status=MessageStatus.ARCHIVED)
+    assert [m.content for m in await store.get_messages("k", status=None)] == [
+        m.content for m in [*chat()[3:], ChatMessage(role="user", content="new")]
+    ]
+    assert await store.get_keys() == ["k"]
+    await store.delete_messages("k")
+    assert await store.count_messages("k", status=None) == 0

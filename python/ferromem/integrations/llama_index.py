@@ -1,5 +1,7 @@
-"""`FerromemChatStore`: LlamaIndex chat history in a ferromem memory
-(``pip install 'ferromem[llama-index]'``)."""
+"""LlamaIndex chat history in a ferromem memory (``pip install 'ferromem[llama-index]'``):
+:class:`FerromemChatStore` (a ``BaseChatStore``, for ``ChatMemoryBuffer``) and
+:class:`~ferromem.integrations.llama_index_db.FerromemDBChatStore` (an ``AsyncDBChatStore``, for
+``Memory``)."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ try:
 except ImportError as e:
     raise missing_extra("ferromem.integrations.llama_index", "llama-index", e) from e
 
-__all__ = ["FerromemChatStore"]
+__all__ = ["FerromemChatStore", "FerromemDBChatStore"]
 
 #: The metadata entry that keeps what a LlamaIndex message carries beside its text.
 KEY = "llama_index"
@@ -169,3 +171,7 @@ class FerromemChatStore(BaseChatStore):
     def close(self) -> None:
         """Closes the memory."""
         self._memory().close()
+
+
+# Imported last: it builds on this module's conversions.
+from .llama_index_db import FerromemDBChatStore  # noqa: E402
