@@ -18,11 +18,13 @@ import argparse
 import json
 import statistics
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from langchain_core._api.deprecation import LangChainDeprecationWarning
 from langchain_core.chat_history import InMemoryChatMessageHistory
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
@@ -210,6 +212,8 @@ def chat_histories(texts: list[str], rounds: int) -> None:
 
 
 def main() -> None:
+    # LangChain deprecates its InMemoryChatMessageHistory; it is still the reference to beat.
+    warnings.filterwarnings("ignore", category=LangChainDeprecationWarning)
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--embeddings", type=Path, default=DEFAULT_EMBEDDINGS)
     parser.add_argument("--data", type=Path, help="(unused: the texts come with the embeddings)")

@@ -83,7 +83,8 @@ def _p50_ms(run: Callable[[T], object], queries: Sequence[T]) -> float:
 
 def _row(out: TextIO, what: str, ours: float, peer: float, unit: str, higher: bool) -> None:
     ratio = ours / peer if higher else peer / ours
-    out.write(f"{what:<34} {ours:>12,.1f} {peer:>12,.1f}  {unit:<9} {ratio:5.2f}x\n")
+    digits = 3 if unit == "ms" else 0
+    out.write(f"{what:<34} {ours:>12,.{digits}f} {peer:>12,.{digits}f}  {unit:<9} {ratio:6.2f}x\n")
 
 
 def bench(
