@@ -191,3 +191,23 @@ def test_demo_still_runs() -> None:
 def test_reading_commands_create_no_database(tmp_path: Path, command: str) -> None:
     assert run(command, "--db", tmp_path / "none.db").returncode == 4
     assert not (tmp_path / "none.db").exists()
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    """Regression: ``ferromem export ... | head -1`` raised BrokenPipeError with a traceback."""
+    lines = [
+        json.dumps({"role": "user", "content": f"message {i} " + "x" * 200, "session_id": "s"})
+        for i in range(2000)
+    ]
+    db = tmp_path / "m.db"
+    assert run("ingest", write_jsonl(tmp_path / "m.jsonl", lines), "--db", db).returncode == 0
+    with subprocess.Popen(
+        [sys.executable, "-m", "ferromem.cli", "export", "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline().startswith(b"{")
+        proc.stdout.close()  # the reader stops: the export's next writes hit a closed pipe
+        assert proc.wait(timeout=120) == 0
+        assert b"Traceback" not in proc.stderr.read()
