@@ -120,14 +120,13 @@ def test_semantic_search_with_an_index(tmp_path: Path) -> None:
         assert [h.value["text"] for h in hits] == ["likes sushi"]
         ranked = store.search(("users",), query="hungry for food", limit=2)
         assert {h.value["text"] for h in ranked} == {"likes sushi", "eats pasta daily"}
-        # An item put with index=False is stored but not found by meaning.
+        # An item put with index=False is stored but never found by a query.
         store.put(("users", "ada", "facts"), "f3", {"text": "loves pizza"}, index=False)
-        assert "loves pizza" not in {
-            h.value["text"]
-            for h in store.search(("users", "ada"), query="pizza", limit=10)
-            if h.score and h.score > 0.5
-        }
-        assert store.get(("users", "ada", "facts"), "f3") is not None
+        found = store.search(("users", "ada"), query="pizza food", limit=10)
+        assert "loves pizza" not in {h.value["text"] for h in found} and len(found) == 3
+        item = store.get(("users", "ada", "facts"), "f3")
+        assert item is not None and item.value == {"text": "loves pizza"}
+        assert len(store.search(("users", "ada"), limit=10)) == 4  # listed without a query
     with FerromemStore(tmp_path / "lg.db", index=index) as reopened:
         hits = reopened.search(("users", "ada"), query="sushi please", limit=1)
         assert [h.value["text"] for h in hits] == ["likes sushi"]
@@ -165,6 +164,8 @@ def test_bad_values_and_namespaces_are_refused_and_change_nothing() -> None:
     store = FerromemStore()
     with pytest.raises(InvalidArgumentError, match="reserved"):
         store.put(("a",), "k", {"_ferromem_created_at": 1})
+    with pytest.raises(InvalidArgumentError, match="reserved"):
+        store.put(("a",), "k", {"_ferromem_unindexed": True})
     with pytest.raises(InvalidArgumentError, match="not JSON"):
         store.put(("a",), "k", {"when": {1, 2}})
     with pytest.raises(InvalidNamespaceError):

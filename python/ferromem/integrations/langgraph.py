@@ -42,6 +42,9 @@ __all__ = ["FerromemStore"]
 #: The metadata entry that keeps an item's creation time (its message's timestamp is the time
 #: it was last updated); a value may not use this key.
 CREATED = "_ferromem_created_at"
+#: Marks an item with no text to search (``index=False``, or none of the fields present): a
+#: query never finds it (an empty text still embeds to some vector).
+UNINDEXED = "_ferromem_unindexed"
 _ROLE = "item"
 
 
@@ -79,6 +82,7 @@ def _value(m: Message) -> tuple[dict[str, Any], float]:
     """An item's value and creation time from its message."""
     value = dict(m.metadata)
     created = value.pop(CREATED, m.timestamp)
+    value.pop(UNINDEXED, None)
     return value, created if isinstance(created, (int, float)) else m.timestamp
 
 
@@ -116,7 +120,9 @@ class FerromemStore(BaseStore):
     - ``search(filter=...)`` matches value fields, with ``$eq $ne $gt $gte $lt $lte`` and
       also ``$in $nin $exists $and $or $not``. Without a query, items come most recently
       updated first.
-    - Values must be JSON objects; the key ``_ferromem_created_at`` is reserved.
+    - Values must be JSON objects; the keys ``_ferromem_created_at`` and
+      ``_ferromem_unindexed`` are reserved. An item put with ``index=False`` (or with none of
+      the indexed fields) is listed and read but never found by a query.
 
     In one :meth:`batch`, reads see the store as it was before the batch's writes (as in
     LangGraph's ``InMemoryStore``); writes to one item keep the last.
@@ -208,17 +214,24 @@ class FerromemStore(BaseStore):
         value = op.value
         if not isinstance(value, Mapping):
             raise InvalidTypeError(f"an item's value must be a dict, not {type(value).__name__}")
-        if CREATED in value:
-            raise InvalidArgumentError(f"an item's value may not use the reserved key {CREATED!r}")
+        for reserved in (CREATED, UNINDEXED):
+            if reserved in value:
+                raise InvalidArgumentError(
+                    f"an item's value may not use the reserved key {reserved!r}"
+                )
         try:
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as e:
             raise InvalidArgumentError(f"item {op.key!r}: the value is not JSON ({e})") from None
+        text = self._text(op)
+        meta = {**value, CREATED: created if created is not None else now}
+        if not text.strip():
+            meta[UNINDEXED] = True
         return Message(
             _ROLE,
-            self._text(op),
+            text,
             session_id=_session(op.namespace),
-            metadata={**value, CREATED: created if created is not None else now},
+            metadata=meta,
             timestamp=now,
             id=_id(op.namespace, op.key),
         )
@@ -300,6 +313,8 @@ class FerromemStore(BaseStore):
         """The best ``n`` hits for ``query`` over ``sessions``: one search per session, merged
         by score (the memory's search takes one session, or all of them)."""
         vector = self._embedder.embed_query(query) if self._embedder is not None else None
+        indexed = {UNINDEXED: {"$exists": False}}
+        filters = indexed if not filters else {"$and": [filters, indexed]}
 
         def one(sid: str) -> list[Hit]:
             if vector is not None:
