@@ -25,6 +25,7 @@ def durable_engines(
     reembed: bool,
     keyword_weight: float = 0.9,
     neighbour_weight: float = 0.2,
+    similarity_threshold: float = 0.0,
 ) -> EngineSet:
     """Keyword engine alone without an embedder (the IndexedMemory defaults); with one, the
     vector engine (plus a keyword engine when ``hybrid``), checked against the embedder the
@@ -33,7 +34,7 @@ def durable_engines(
         engines = EngineSet(store, keyword=KeywordEngine())
         _fresh(engines)
         return engines
-    vector = VectorEngine(embedder)
+    vector = VectorEngine(embedder, similarity_threshold=similarity_threshold)
     keyword = (
         KeywordEngine(index_roles=False, b=0.75, neighbour_weights=KEYWORD_NEIGHBOURS)
         if hybrid

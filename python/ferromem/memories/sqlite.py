@@ -41,7 +41,9 @@ class SQLiteMemory(MemoryBackend):
     - ``embedder``: search by meaning, as :class:`~ferromem.VectorMemory` does (``hybrid=True``
       fuses it with keyword search). Each message's vector is stored in its row (float16), and
       the embedder's name and dimension with the database: opening it with another embedder is
-      an error unless ``reembed=True``, which embeds every message again.
+      an error unless ``reembed=True``, which embeds every message again. Hits below
+      ``similarity_threshold`` are dropped (``float("-inf")`` keeps every hit, as a LangChain
+      vector store expects).
     - Indexes survive restarts: the keyword and vector indexes are saved beside the database
       (``<db_path>.ferromem/``) on :meth:`close` (and :meth:`save_indexes`), stamped with the
       version of the database they have seen; on open they are loaded and caught up with every
@@ -80,6 +82,7 @@ class SQLiteMemory(MemoryBackend):
         embedder: Embedder | None = None,
         hybrid: bool = False,
         reembed: bool = False,
+        similarity_threshold: float = 0.0,
         hash_session_ids: bool = False,
         max_messages_per_session: int | None = None,
         cleanup_threshold: int | None = None,
@@ -126,7 +129,13 @@ class SQLiteMemory(MemoryBackend):
             hash_session_ids=hash_session_ids,
         )
         try:
-            engines = durable_engines(store, embedder=embedder, hybrid=hybrid, reembed=reembed)
+            engines = durable_engines(
+                store,
+                embedder=embedder,
+                hybrid=hybrid,
+                reembed=reembed,
+                similarity_threshold=similarity_threshold,
+            )
             super().__init__(
                 session_id=session_id, token_counter=token_counter, store=store, engines=engines
             )

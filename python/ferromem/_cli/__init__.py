@@ -1,0 +1,1 @@
+"""The commands of the ``ferromem`` command line (see :mod:`ferromem.cli`)."""
