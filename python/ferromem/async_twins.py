@@ -69,10 +69,15 @@ class AsyncTwins:
         *,
         session_id: SessionScope = None,
         on_conflict: Conflict = "error",
+        vectors: Any = None,
     ) -> list[str]:
         """Async twin of :meth:`add_messages`."""
         return await self._in_thread(
-            self._sync("add_messages"), messages, session_id=session_id, on_conflict=on_conflict
+            self._sync("add_messages"),
+            messages,
+            session_id=session_id,
+            on_conflict=on_conflict,
+            vectors=vectors,
         )
 
     async def aupdate_message(

@@ -303,16 +303,25 @@ class MemoryBackend(AsyncTwins):
         rounded: list[float] = np.round(scores.astype(np.float64), 4).tolist()
         return rounded
 
-    def _write(self, prepared: list[Message], on_conflict: Conflict = "error") -> WriteResult:
-        """Embeds (when a vector engine is present), stores in one transaction, updates the
-        engines and runs the hooks. Nothing is written when embedding fails."""
+    def _write(
+        self,
+        prepared: list[Message],
+        on_conflict: Conflict = "error",
+        vectors: npt.NDArray[np.float32] | None = None,
+    ) -> WriteResult:
+        """Embeds (when a vector engine is present and no ``vectors`` were given), stores in one
+        transaction, updates the engines and runs the hooks. Nothing is written when embedding
+        fails."""
         store = self._store_impl
         replaced: list[Message | None] = []
         if on_conflict == "replace" and self._wants_removed:
             old_keys = [k for k in store.keys_of([m.id or "" for m in prepared]) if k is not None]
             replaced = store.get(old_keys)
         vector = self._engines.vector
-        vectors = vector.embed([m.content for m in prepared]) if vector is not None else None
+        if vector is None:
+            vectors = None
+        elif vectors is None:
+            vectors = vector.embed([m.content for m in prepared])
         if vectors is not None:
             self._engines.stamp_embedder()
         result = store.put(prepared, vectors, on_conflict=on_conflict)
@@ -353,13 +362,16 @@ class MemoryBackend(AsyncTwins):
         *,
         session_id: SessionScope = None,
         on_conflict: Conflict = "error",
+        vectors: Any = None,
     ) -> list[str]:
         """Stores many messages in one all-or-nothing write and returns their ids in order.
 
         Where each goes: see the class docs (bound or shared). ``on_conflict`` decides what an
         id that is already stored does: ``"error"`` (refuse the whole batch), ``"replace"``
         (an upsert: the stored message is replaced, re-indexed and re-embedded) or ``"skip"``
-        (keep the stored one; its id is still returned).
+        (keep the stored one; its id is still returned). ``vectors`` (one row per message, in a
+        memory with a vector engine) are stored instead of embedding the texts: vectors made
+        elsewhere, by the same embedder.
         """
         check_batch(messages)
         if on_conflict not in _CONFLICTS:
@@ -369,12 +381,36 @@ class MemoryBackend(AsyncTwins):
         with self._lock:
             self._check_open()
             prepared = self._prepare(messages, session_id)
+            given = self._given_vectors(vectors, len(prepared))
             if not prepared:
                 return []
-            self._write(prepared, on_conflict)
+            self._write(prepared, on_conflict, given)
             for sid in dict.fromkeys(m.session_id for m in prepared):
                 self._after_store(sid)
             return [m.id for m in prepared if m.id is not None]
+
+    def _given_vectors(self, vectors: Any, n: int) -> npt.NDArray[np.float32] | None:
+        """Caller-made vectors, checked: one finite row per message, of the engine's dimension."""
+        if vectors is None:
+            return None
+        engine = self._engines.vector
+        if engine is None:
+            raise InvalidArgumentError(
+                f"{type(self).__name__} has no vector engine: vectors cannot be stored"
+            )
+        try:
+            arr = np.ascontiguousarray(vectors, dtype=np.float32)
+        except (TypeError, ValueError) as e:
+            raise InvalidTypeError(f"vectors must be an array of floats: {e}") from e
+        dim = engine.dimension
+        if arr.ndim != 2 or arr.shape[0] != n or (dim is not None and arr.shape[1] != dim):
+            want = f"({n}, {dim if dim is not None else 'dim'})"
+            raise InvalidArgumentError(f"vectors has shape {arr.shape}, expected {want}")
+        if not np.isfinite(arr).all():
+            raise InvalidArgumentError("vectors must not contain NaN or infinite values")
+        if dim is None:
+            engine.dimension = int(arr.shape[1])
+        return arr
 
     def update_message(
         self,

@@ -201,6 +201,35 @@ def test_search_by_vector_when_the_memory_has_vectors(memory):
         memory.search_by_vector(bad)
 
 
+def test_add_messages_with_vectors_made_elsewhere(memory):
+    vector = memory._engines.vector
+    msgs = [Message("user", "a cat named Pixel"), Message("user", "the stock market")]
+    if vector is None:
+        with pytest.raises(InvalidArgumentError, match="vector engine"):
+            memory.add_messages(msgs, vectors=np.ones((2, 8), dtype=np.float32))
+        assert memory.get_messages() == []
+        return
+    made = vector.embed([m.content for m in msgs])
+    calls = {"n": 0}
+    real = vector.embedder
+
+    def counting(texts: list[str]) -> np.ndarray:
+        calls["n"] += len(texts)
+        return real(texts)
+
+    vector.embedder = counting
+    ids = memory.add_messages(msgs, vectors=made)
+    assert calls["n"] == 0, "given vectors are stored, not made again"
+    assert memory.search_by_vector(made[0], limit=1)[0].message.id == ids[0]
+    with pytest.raises(InvalidArgumentError, match="shape"):
+        memory.add_messages([Message("user", "x")], vectors=made)
+    bad = made[:1].copy()
+    bad[0, 0] = np.inf
+    with pytest.raises(InvalidArgumentError, match="NaN or infinite"):
+        memory.add_messages([Message("user", "x")], vectors=bad)
+    assert len(memory.get_messages()) == 2
+
+
 # ---------------------------------------------------------------- sessions with a life
 def test_sessions_with_a_life(memory):
     sid = memory.start_session(metadata={"user_id": "u1", "agent_id": "a1"})

@@ -37,10 +37,12 @@ class BufferMemory(InMemoryBackend):
         self._session_tokens: dict[str, int] = {}
         self._evicted = 0
 
-    def _write(self, prepared: list[Message], on_conflict: Any = "error") -> Any:
+    def _write(
+        self, prepared: list[Message], on_conflict: Any = "error", vectors: Any = None
+    ) -> Any:
         # Count before storing: a token_counter that raises must leave the buffer unchanged.
         self._counting = self._count_tokens_many([m.content for m in prepared])
-        return super()._write(prepared, on_conflict)
+        return super()._write(prepared, on_conflict, vectors)
 
     def _on_stored(self, messages: Sequence[Message], keys: Sequence[int | None]) -> None:
         counts = self.__dict__.pop("_counting", None)

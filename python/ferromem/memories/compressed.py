@@ -126,11 +126,13 @@ class CompressedMemory(SaveLoad, MemoryBackend):
         return False
 
     # ------------------------------------------------------------- writes within the limit
-    def _write(self, prepared: list[Message], on_conflict: Conflict = "error") -> WriteResult:
+    def _write(
+        self, prepared: list[Message], on_conflict: Conflict = "error", vectors: Any = None
+    ) -> WriteResult:
         store = self._blocks_store
         self._check_fits(prepared)
         store.touched = set()
-        result = super()._write(prepared, on_conflict)
+        result = super()._write(prepared, on_conflict, vectors)
         try:
             new_sessions = sum(1 for m in prepared if store.count(m.session_id) == 1)
             grown = sum(plain_cost(m) + 4 * len(m.content) for m in prepared)

@@ -103,11 +103,12 @@ class RedisAsyncTwins(_Base):
         *,
         session_id: SessionScope = None,
         on_conflict: Conflict = "error",
+        vectors: Any = None,
     ) -> list[str]:
         """Async twin of :meth:`add_messages`, on the asyncio client."""
         if not self._native:
             return await super().aadd_messages(
-                messages, session_id=session_id, on_conflict=on_conflict
+                messages, session_id=session_id, on_conflict=on_conflict, vectors=vectors
             )
         check_batch(messages)
         if on_conflict not in _CONFLICTS:
@@ -120,11 +121,12 @@ class RedisAsyncTwins(_Base):
             prepared = self._prepare(messages, session_id)
         else:  # a user's scorer may be slow (an LLM): keep it off the event loop
             prepared = await asyncio.to_thread(self._prepare, messages, session_id)
+        given = self._given_vectors(vectors, len(prepared))
         if not prepared:
             return []
         vector = self._engines.vector
-        vectors = None
-        if vector is not None:
+        vectors = given
+        if vector is not None and vectors is None:
             texts = [m.content for m in prepared]
             vectors = await asyncio.to_thread(self._with_lock, vector.embed, texts)
         result = await self._redis.aput(prepared, vectors, on_conflict=on_conflict)

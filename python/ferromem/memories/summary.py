@@ -310,11 +310,14 @@ class SummaryMemory(InMemoryBackend):
         *,
         session_id: SessionScope = None,
         on_conflict: Conflict = "error",
+        vectors: Any = None,
     ) -> list[str]:
         """Async twin of :meth:`add_messages`, summarising like :meth:`aadd_message`."""
         ids, due = await asyncio.to_thread(
             self._add_deferred,
-            lambda: self.add_messages(messages, session_id=session_id, on_conflict=on_conflict),
+            lambda: self.add_messages(
+                messages, session_id=session_id, on_conflict=on_conflict, vectors=vectors
+            ),
         )
         await self._summarize_async(due)
         return ids
