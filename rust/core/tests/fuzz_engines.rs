@@ -181,8 +181,9 @@ proptest! {
     ) {
         let metric = [Metric::Cosine, Metric::InnerProduct, Metric::L2][metric];
         let Ok(mut index) = HnswIndex::new(dim, metric, m, 16) else { return Ok(()) };
+        // An empty `raw` cycles to nothing: the batch then has no rows at all.
         let vectors: Vec<f32> = raw.iter().copied().cycle().take(rows * dim).collect();
-        let n = ids.len().min(rows);
+        let n = ids.len().min(vectors.len() / dim.max(1));
         let _ = index.add(&ids[..n], &vectors[..n * dim]);
         let _ = index.add(&ids, &vectors);
         let q: Vec<f32> = raw.iter().copied().take(dim).chain(std::iter::repeat(0.5)).take(dim).collect();
