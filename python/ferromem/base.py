@@ -25,11 +25,13 @@ from .context import ContextBuilder
 from .errors import FerromemError, InvalidArgumentError, InvalidTypeError
 from .message import DEFAULT_SESSION, AllSessions, Hit, Message, chrono_key, new_message_id
 from .session_search import SessionIndexCache, keyword_search, matches_filters
+from .tokens import TokenCounterSpec, resolve_token_counter
 
 __all__ = ["ContextSection", "ImportanceCallable", "MemoryBackend", "SessionScope", "TokenCounter"]
 
 SessionScope = str | AllSessions | None
-TokenCounter = Callable[[str], int]
+#: ``token_counter=``: an encoding name or a ``str -> int`` callable (see :mod:`ferromem.tokens`).
+TokenCounter = TokenCounterSpec
 #: A user-supplied importance scorer: one score in [0, 1] per text.
 ImportanceCallable = Callable[[list[str]], Sequence[float]]
 #: A leading block of :meth:`MemoryBackend.get_context`: a title and its text or messages.
@@ -114,12 +116,8 @@ class MemoryBackend(ABC):
     ) -> None:
         if not isinstance(session_id, str) or not session_id:
             raise InvalidArgumentError(f"session_id must be a non-empty str, got {session_id!r}")
-        if token_counter is not None and not callable(token_counter):
-            raise InvalidTypeError(
-                f"token_counter must be callable, not {type(token_counter).__name__}"
-            )
+        self._token_counter = resolve_token_counter(token_counter)
         self.session_id = session_id
-        self._token_counter = token_counter
         self._lock = threading.RLock()
         self._closed = False
         self._index_cache = SessionIndexCache()
@@ -227,19 +225,12 @@ class MemoryBackend(ABC):
         return [session_id]
 
     def count_tokens(self, text: str) -> int:
-        """Tokens in ``text`` as this memory counts them (its ``token_counter`` or ferromem's)."""
-        if self._token_counter is None:
-            return _core.count_tokens(text)
-        n = self._token_counter(text)
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise InvalidTypeError(f"token_counter must return a non-negative int, returned {n!r}")
-        return n
+        """Tokens in ``text`` as this memory counts them (its ``token_counter``, by default
+        o200k_base exactly; see :mod:`ferromem.tokens`)."""
+        return self._token_counter(text)
 
     def _count_tokens_many(self, texts: Sequence[str]) -> list[int]:
-        if self._token_counter is None:
-            counts: list[int] = _core.count_tokens_many(texts).tolist()
-            return counts
-        return [self.count_tokens(t) for t in texts]
+        return self._token_counter.count_many(texts)
 
     def _prepare(
         self, items: Iterable[object], session_id: SessionScope, *, check_stored: bool = True
