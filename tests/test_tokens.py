@@ -1,7 +1,8 @@
-"""Token counting: the approximation against cl100k_base, and the exact encodings against tiktoken."""
+"""Token counting: the estimate against cl100k_base, the exact encodings against tiktoken."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from pathlib import Path
@@ -115,8 +116,6 @@ def test_special_tokens_count_as_the_text_they_are(exact):
 
 def test_vocabularies_are_openais_byte_for_byte():
     from .tiktoken_reference import PINNED_SHA256, tiktoken_file
-
-    import hashlib
 
     for name in EXACT:
         assert hashlib.sha256(tiktoken_file(name)).hexdigest() == PINNED_SHA256[name]
