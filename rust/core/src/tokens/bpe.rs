@@ -8,16 +8,24 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use super::vocab::Vocab;
+use super::vocab::{pack, Vocab, PACKED_MAX};
 
 /// Pieces at least this long use the heap.
 const LONG_PIECE: usize = 256;
 const NONE: u32 = u32::MAX;
 
+/// Slots of the [`Merger`]'s cache of recent pieces (a power of two).
+const CACHE_SLOTS: usize = 4096;
+
 /// Scratch space reused across pieces, so that merging allocates only when a piece is longer
-/// than any before it.
-#[derive(Default)]
+/// than any before it, and a cache of the counts of recent short pieces.
 pub(crate) struct Merger {
+    /// Packed keys of recently counted pieces (0: empty; no piece packs to 0), direct-mapped.
+    /// The vocabulary's hash table is megabytes and every lookup misses the CPU cache; chat
+    /// repeats a few thousand words, and this 80 KB table keeps them close.
+    cache_keys: Vec<u128>,
+    /// Token counts of the pieces in `cache_keys`.
+    cache_counts: Vec<u8>,
     /// (start, rank of the pair starting here) per part, for the quadratic scan.
     parts: Vec<(usize, u32)>,
     next: Vec<u32>,
@@ -26,8 +34,43 @@ pub(crate) struct Merger {
 }
 
 impl Merger {
+    /// Empty scratch space and cache.
+    pub(crate) fn new() -> Merger {
+        Merger {
+            cache_keys: vec![0; CACHE_SLOTS],
+            cache_counts: vec![0; CACHE_SLOTS],
+            parts: Vec::new(),
+            next: Vec::new(),
+            prev: Vec::new(),
+            heap: BinaryHeap::new(),
+        }
+    }
+
     /// Number of tokens `piece` encodes to.
+    #[inline]
     pub(crate) fn count(&mut self, vocab: &Vocab, piece: &[u8]) -> usize {
+        if piece.len() > PACKED_MAX {
+            return self.count_uncached(vocab, piece);
+        }
+        let key = pack(piece);
+        let mixed = (key as u64 ^ (key >> 64) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let slot = (mixed >> 52) as usize & (CACHE_SLOTS - 1);
+        if let (Some(&k), Some(&n)) = (self.cache_keys.get(slot), self.cache_counts.get(slot)) {
+            if k == key {
+                return usize::from(n);
+            }
+        }
+        let n = self.count_uncached(vocab, piece);
+        // A piece of at most 15 bytes has at most 15 tokens.
+        if let (Some(k), Some(c)) = (self.cache_keys.get_mut(slot), self.cache_counts.get_mut(slot))
+        {
+            *k = key;
+            *c = n as u8;
+        }
+        n
+    }
+
+    fn count_uncached(&mut self, vocab: &Vocab, piece: &[u8]) -> usize {
         if piece.len() <= 1 || vocab.rank(piece).is_some() {
             return piece.len().min(1);
         }
@@ -70,8 +113,8 @@ impl Merger {
         let parts = &mut self.parts;
         parts.clear();
         let mut min = (NONE, usize::MAX);
-        for i in 0..piece.len() - 1 {
-            let rank = rank_of(&piece[i..i + 2]);
+        for (i, pair) in piece.windows(2).enumerate() {
+            let rank = vocab.pair_rank(pair[0], pair[1]);
             if rank < min.0 {
                 min = (rank, i);
             }
@@ -193,7 +236,7 @@ mod tests {
     #[test]
     fn heap_and_scan_make_the_same_merges() {
         let v = vocab();
-        let mut m = Merger::default();
+        let mut m = Merger::new();
         let alphabets: [&[u8]; 3] = [
             b"ab",
             b"abcdefghijklmnopqrstuvwxyz",
@@ -212,7 +255,7 @@ mod tests {
     #[test]
     fn known_pieces() {
         let v = vocab();
-        let mut m = Merger::default();
+        let mut m = Merger::new();
         assert_eq!(m.count(&v, b""), 0);
         assert_eq!(m.count(&v, b"x"), 1);
         assert_eq!(m.count(&v, b" hello"), 1);
@@ -226,7 +269,7 @@ mod tests {
     #[test]
     fn a_megabyte_piece_merges_quickly_and_round_trips() {
         let v = vocab();
-        let mut m = Merger::default();
+        let mut m = Merger::new();
         let piece =
             bytes(7, 1 << 20, b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
         let mut out = Vec::new();

@@ -6,6 +6,7 @@
 //! vocabularies compiled into the crate ([`vocab`]); a piece that is a whole token, as most words
 //! are, costs one hash lookup. [`approx`] is the earlier estimate of cl100k without a vocabulary.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
@@ -105,11 +106,26 @@ impl Tokenizer {
     }
 }
 
+thread_local! {
+    /// Each thread's merge scratch and piece cache, one per exact encoding.
+    static MERGERS: RefCell<[Option<Merger>; 2]> = const { RefCell::new([None, None]) };
+}
+
+/// Runs `f` with this thread's [`Merger`] for `encoding`.
+fn with_merger<R>(encoding: Encoding, f: impl FnOnce(&mut Merger) -> R) -> R {
+    let slot = usize::from(encoding == Encoding::O200kBase);
+    MERGERS.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut mergers) => f(mergers[slot].get_or_insert_with(Merger::new)),
+        // Only a re-entrant call could find it borrowed; it gets scratch space of its own.
+        Err(_) => f(&mut Merger::new()),
+    })
+}
+
 /// Tokens in `text` under `encoding`.
 pub fn count(text: &str, encoding: Encoding) -> Result<usize> {
     match Tokenizer::get(encoding)? {
         None => Ok(count_tokens(text)),
-        Some(t) => Ok(t.count(&mut Merger::default(), text)),
+        Some(t) => Ok(with_merger(encoding, |m| t.count(m, text))),
     }
 }
 
@@ -123,10 +139,14 @@ pub fn count_many<S: AsRef<str> + Sync>(texts: &[S], encoding: Encoding) -> Resu
     };
     // Below this, handing work to other threads costs more than it saves.
     if texts.len() < 64 {
-        let mut merger = Merger::default();
-        return Ok(texts.iter().map(|text| one(&mut merger, text)).collect());
+        return Ok(with_merger(encoding, |m| texts.iter().map(|text| one(m, text)).collect()));
     }
-    Ok(texts.par_iter().with_min_len(32).map_init(Merger::default, one).collect())
+    Ok(texts
+        .par_chunks(256)
+        .flat_map_iter(|chunk| {
+            with_merger(encoding, |m| chunk.iter().map(|text| one(m, text)).collect::<Vec<_>>())
+        })
+        .collect())
 }
 
 /// The token ids of `text` under an exact encoding (tiktoken's `encode_ordinary`).
@@ -134,9 +154,10 @@ pub fn encode(text: &str, encoding: Encoding) -> Result<Vec<u32>> {
     let t = Tokenizer::get(encoding)?.ok_or_else(|| {
         Error::invalid("encoding 'approx' counts tokens without a vocabulary and has no token ids")
     })?;
-    let mut merger = Merger::default();
     let mut out = Vec::new();
-    t.splitter.for_each_piece(text, |piece| merger.encode(&t.vocab, piece, &mut out));
+    with_merger(encoding, |m| {
+        t.splitter.for_each_piece(text, |piece| m.encode(&t.vocab, piece, &mut out));
+    });
     Ok(out)
 }
 

@@ -136,15 +136,26 @@ enum Class {
     Other,
 }
 
+/// The class of every byte, looked up rather than matched: the scanner asks for several per byte.
+static CLASSES: [Class; 256] = {
+    let mut table = [Class::Other; 256];
+    let mut c = 0;
+    while c < 256 {
+        table[c] = match c as u8 {
+            b'A'..=b'Z' => Class::Upper,
+            b'a'..=b'z' => Class::Lower,
+            b'0'..=b'9' => Class::Digit,
+            b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' => Class::Space,
+            _ => Class::Other,
+        };
+        c += 1;
+    }
+    table
+};
+
 #[inline]
 fn class(c: u8) -> Class {
-    match c {
-        b'A'..=b'Z' => Class::Upper,
-        b'a'..=b'z' => Class::Lower,
-        b'0'..=b'9' => Class::Digit,
-        b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' => Class::Space,
-        _ => Class::Other,
-    }
+    CLASSES[usize::from(c)]
 }
 
 #[inline]

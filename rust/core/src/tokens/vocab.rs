@@ -21,12 +21,33 @@ pub(crate) const CL100K_BASE: &[u8] = include_bytes!("vocab/cl100k_base.fmv");
 /// The embedded `o200k_base` vocabulary file.
 pub(crate) const O200K_BASE: &[u8] = include_bytes!("vocab/o200k_base.fmv");
 
+/// Tokens up to this many bytes are looked up by a packed integer key (nearly all of them, and
+/// all that chat words need): hashing and comparing one `u128` is several times cheaper than a
+/// byte slice, and these lookups are most of the time spent counting.
+pub(crate) const PACKED_MAX: usize = 15;
+/// Marks a pair with no rank in [`Vocab::pair_ranks`].
+const NO_RANK: u32 = u32::MAX;
+
 /// Token bytes by rank and the rank of each token's bytes.
 pub(crate) struct Vocab {
     /// Every token's bytes, in rank order (lives as long as the process: see [`Vocab::load`]).
     tokens: Vec<&'static [u8]>,
-    /// Rank of each token's bytes: the merge priority of BPE.
-    ranks: FxHashMap<&'static [u8], u32>,
+    /// Rank of each token of up to [`PACKED_MAX`] bytes, by [`pack`]ed key.
+    short: FxHashMap<u128, u32>,
+    /// Rank of each longer token.
+    long: FxHashMap<&'static [u8], u32>,
+    /// Rank of every two-byte token, indexed by the two bytes (the first step of every merge).
+    pair_ranks: Vec<u32>,
+}
+
+/// A short byte string as one integer: its bytes, and its length in the top byte.
+#[inline]
+pub(crate) fn pack(bytes: &[u8]) -> u128 {
+    let mut buf = [0u8; 16];
+    let n = bytes.len().min(PACKED_MAX);
+    buf[..n].copy_from_slice(&bytes[..n]);
+    buf[15] = n as u8;
+    u128::from_le_bytes(buf)
 }
 
 impl Vocab {
@@ -65,24 +86,46 @@ impl Vocab {
         if tokens.len() != count {
             return Err(bad("token count differs from the header"));
         }
-        let mut ranks = FxHashMap::default();
-        ranks.reserve(count);
+        let mut short = FxHashMap::default();
+        short.reserve(count);
+        let mut long = FxHashMap::default();
+        let mut pair_ranks = vec![NO_RANK; 1 << 16];
         for (rank, &token) in tokens.iter().enumerate() {
-            if ranks.insert(token, rank as u32).is_some() {
+            let rank = rank as u32;
+            let fresh = if token.len() <= PACKED_MAX {
+                short.insert(pack(token), rank).is_none()
+            } else {
+                long.insert(token, rank).is_none()
+            };
+            if !fresh {
                 return Err(bad("a token appears twice"));
             }
+            if let [a, b] = token {
+                pair_ranks[usize::from(*a) << 8 | usize::from(*b)] = rank;
+            }
         }
+        let vocab = Vocab { tokens, short, long, pair_ranks };
         // Byte-level BPE needs every single byte as a token: a piece always encodes.
-        if (0..=255u8).any(|b| !ranks.contains_key(&[b][..])) {
+        if (0..=255u8).any(|b| vocab.rank(&[b]).is_none()) {
             return Err(bad("a single byte is missing"));
         }
-        Ok(Vocab { tokens, ranks })
+        Ok(vocab)
     }
 
     /// The rank of a token's bytes, if they are one token.
     #[inline]
     pub(crate) fn rank(&self, bytes: &[u8]) -> Option<u32> {
-        self.ranks.get(bytes).copied()
+        if bytes.len() <= PACKED_MAX {
+            self.short.get(&pack(bytes)).copied()
+        } else {
+            self.long.get(bytes).copied()
+        }
+    }
+
+    /// The rank of the two-byte token `a b`, or `u32::MAX` when there is none.
+    #[inline]
+    pub(crate) fn pair_rank(&self, a: u8, b: u8) -> u32 {
+        self.pair_ranks.get(usize::from(a) << 8 | usize::from(b)).copied().unwrap_or(NO_RANK)
     }
 
     /// The bytes of token `rank`, if there is such a token.
