@@ -88,7 +88,7 @@ impl Tokenizer {
             let load = || -> Result<Tokenizer> {
                 Ok(Tokenizer {
                     vocab: Vocab::load(encoding.name(), file)?,
-                    splitter: Splitter::new(pattern)?,
+                    splitter: Splitter::new(pattern),
                 })
             };
             load().map_err(|e| e.to_string())
@@ -99,10 +99,10 @@ impl Tokenizer {
         }
     }
 
-    fn count(&self, merger: &mut Merger, text: &str) -> usize {
+    fn count(&self, merger: &mut Merger, text: &str) -> Result<usize> {
         let mut n = 0;
-        self.splitter.for_each_piece(text, |piece| n += merger.count(&self.vocab, piece));
-        n
+        self.splitter.for_each_piece(text, |piece| n += merger.count(&self.vocab, piece))?;
+        Ok(n)
     }
 }
 
@@ -125,7 +125,7 @@ fn with_merger<R>(encoding: Encoding, f: impl FnOnce(&mut Merger) -> R) -> R {
 pub fn count(text: &str, encoding: Encoding) -> Result<usize> {
     match Tokenizer::get(encoding)? {
         None => Ok(count_tokens(text)),
-        Some(t) => Ok(with_merger(encoding, |m| t.count(m, text))),
+        Some(t) => with_merger(encoding, |m| t.count(m, text)),
     }
 }
 
@@ -135,19 +135,19 @@ pub fn count_many<S: AsRef<str> + Sync>(texts: &[S], encoding: Encoding) -> Resu
         return Ok(count_tokens_many(texts));
     };
     let one = |merger: &mut Merger, text: &S| {
-        u32::try_from(t.count(merger, text.as_ref())).unwrap_or(u32::MAX)
+        t.count(merger, text.as_ref()).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
     };
     // Below this, handing work to other threads costs more than it saves; with one thread in
     // the pool, handing it over costs a context switch and gains nothing.
     if texts.len() < 64 || rayon::current_num_threads() < 2 {
-        return Ok(with_merger(encoding, |m| texts.iter().map(|text| one(m, text)).collect()));
+        return with_merger(encoding, |m| texts.iter().map(|text| one(m, text)).collect());
     }
-    Ok(texts
+    texts
         .par_chunks(256)
         .flat_map_iter(|chunk| {
             with_merger(encoding, |m| chunk.iter().map(|text| one(m, text)).collect::<Vec<_>>())
         })
-        .collect())
+        .collect()
 }
 
 /// The token ids of `text` under an exact encoding (tiktoken's `encode_ordinary`).
@@ -157,8 +157,8 @@ pub fn encode(text: &str, encoding: Encoding) -> Result<Vec<u32>> {
     })?;
     let mut out = Vec::new();
     with_merger(encoding, |m| {
-        t.splitter.for_each_piece(text, |piece| m.encode(&t.vocab, piece, &mut out));
-    });
+        t.splitter.for_each_piece(text, |piece| m.encode(&t.vocab, piece, &mut out))
+    })?;
     Ok(out)
 }
 

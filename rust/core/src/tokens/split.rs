@@ -10,6 +10,8 @@
 //! of either pattern crosses such a point, so each line takes the fast path on its own and one
 //! emoji does not send a whole document down the slow one.
 
+use std::sync::OnceLock;
+
 use regex_automata::meta::Regex;
 use regex_automata::{Anchored, Input};
 
@@ -43,27 +45,34 @@ const WHITESPACE: &str = r"\s+";
 pub(crate) struct Splitter {
     pattern: Pattern,
     /// The main alternatives, the look-ahead rewrite, and the single-space fallback, tried in
-    /// that order (leftmost-first, as the backtracking original).
-    regex: Regex,
+    /// that order (leftmost-first, as the backtracking original). Compiled on first need: ASCII
+    /// text never needs it, and compiling the Unicode classes takes longer than loading the
+    /// vocabulary.
+    regex: OnceLock<std::result::Result<Regex, String>>,
 }
 
 impl Splitter {
-    /// Compiles the regular expressions of `pattern`.
-    pub(crate) fn new(pattern: Pattern) -> Result<Splitter> {
-        let main = match pattern {
+    /// A splitter for `pattern`.
+    pub(crate) fn new(pattern: Pattern) -> Splitter {
+        Splitter { pattern, regex: OnceLock::new() }
+    }
+
+    fn regex(&self) -> Result<&Regex> {
+        let main = match self.pattern {
             Pattern::Cl100k => CL100K_MAIN,
             Pattern::O200k => O200K_MAIN,
         };
-        let regex = Regex::new_many(&[main, WHITESPACE_LOOKAHEAD, WHITESPACE])
-            .map_err(|e| Error::CorruptData(format!("pre-tokenizer pattern: {e}")))?;
-        Ok(Splitter { pattern, regex })
+        let compiled = self.regex.get_or_init(|| {
+            Regex::new_many(&[main, WHITESPACE_LOOKAHEAD, WHITESPACE]).map_err(|e| e.to_string())
+        });
+        compiled.as_ref().map_err(|e| Error::CorruptData(format!("pre-tokenizer pattern: {e}")))
     }
 
     /// Calls `f` with each piece of `text`, in order; the pieces concatenate to `text`.
-    pub(crate) fn for_each_piece(&self, text: &str, mut f: impl FnMut(&[u8])) {
+    pub(crate) fn for_each_piece(&self, text: &str, mut f: impl FnMut(&[u8])) -> Result<()> {
         if text.is_ascii() {
             self.ascii(text.as_bytes(), &mut f);
-            return;
+            return Ok(());
         }
         let bytes = text.as_bytes();
         let mut start = 0;
@@ -73,10 +82,11 @@ impl Splitter {
             if segment.is_ascii() {
                 self.ascii(segment.as_bytes(), &mut f);
             } else {
-                self.unicode(segment, &mut f);
+                self.unicode(segment, &mut f)?;
             }
             start = cut;
         }
+        Ok(())
     }
 
     fn ascii(&self, b: &[u8], f: &mut impl FnMut(&[u8])) {
@@ -91,11 +101,12 @@ impl Splitter {
         }
     }
 
-    fn unicode(&self, text: &str, f: &mut impl FnMut(&[u8])) {
+    fn unicode(&self, text: &str, f: &mut impl FnMut(&[u8])) -> Result<()> {
+        let regex = self.regex()?;
         let mut last = 0;
         while last < text.len() {
             let rest = &text[last..];
-            let end = match self.regex.find(Input::new(rest).anchored(Anchored::Yes)) {
+            let end = match regex.find(Input::new(rest).anchored(Anchored::Yes)) {
                 Some(m) if m.pattern().as_usize() == 1 => {
                     // The look-ahead rewrite: give back the character it peeked at.
                     let peeked = rest[..m.end()].chars().next_back().map_or(0, char::len_utf8);
@@ -111,6 +122,7 @@ impl Splitter {
             f(&rest.as_bytes()[..end]);
             last += end;
         }
+        Ok(())
     }
 }
 
@@ -284,13 +296,13 @@ mod tests {
 
     fn pieces_fast(s: &Splitter, text: &str) -> Vec<String> {
         let mut out = Vec::new();
-        s.for_each_piece(text, |p| out.push(String::from_utf8(p.to_vec()).unwrap()));
+        s.for_each_piece(text, |p| out.push(String::from_utf8(p.to_vec()).unwrap())).unwrap();
         out
     }
 
     fn pieces_regex(s: &Splitter, text: &str) -> Vec<String> {
         let mut out = Vec::new();
-        s.unicode(text, &mut |p: &[u8]| out.push(String::from_utf8(p.to_vec()).unwrap()));
+        s.unicode(text, &mut |p: &[u8]| out.push(String::from_utf8(p.to_vec()).unwrap())).unwrap();
         out
     }
 
@@ -321,7 +333,7 @@ mod tests {
     #[test]
     fn ascii_scanner_matches_the_regex() {
         for pattern in [Pattern::Cl100k, Pattern::O200k] {
-            let s = Splitter::new(pattern).unwrap();
+            let s = Splitter::new(pattern);
             for (k, text) in texts(ASCII, 20_000, 42 + pattern as u64).iter().enumerate() {
                 assert_eq!(
                     pieces_fast(&s, text),
@@ -340,7 +352,7 @@ mod tests {
             .chain(["é", "Ö", "日本", "\u{a0}", "\u{85}", "\u{2028}", "🙂", "\u{301}"])
             .collect();
         for pattern in [Pattern::Cl100k, Pattern::O200k] {
-            let s = Splitter::new(pattern).unwrap();
+            let s = Splitter::new(pattern);
             for text in texts(&mixed, 20_000, 7 + pattern as u64) {
                 assert_eq!(pieces_fast(&s, &text), pieces_regex(&s, &text), "{pattern:?} {text:?}");
             }
@@ -349,12 +361,12 @@ mod tests {
 
     #[test]
     fn known_splits() {
-        let cl = Splitter::new(Pattern::Cl100k).unwrap();
+        let cl = Splitter::new(Pattern::Cl100k);
         assert_eq!(
             pieces_fast(&cl, "I'm here  now\n\n12345"),
             ["I", "'m", " here", " ", " now", "\n\n", "123", "45"]
         );
-        let o = Splitter::new(Pattern::O200k).unwrap();
+        let o = Splitter::new(Pattern::O200k);
         assert_eq!(
             pieces_fast(&o, "HELLOworld I'm CamelCase a/b"),
             ["HELLOworld", " I'm", " Camel", "Case", " a", "/b"]
