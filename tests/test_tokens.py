@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ferromem import InvalidArgumentError, InvalidTypeError, core
 
@@ -177,3 +179,75 @@ def test_encoding_of_the_wrong_type_is_an_invalid_type():
 def test_approx_has_no_token_ids():
     with pytest.raises(InvalidArgumentError, match="approx"):
         core.encode_tokens("hello", encoding="approx")
+
+
+# Pieces that exercise every alternative of both pre-tokenizer patterns: contractions in both
+# cases, case changes, digit runs, slashes after punctuation, every kind of line break and
+# space (ASCII and Unicode), combining marks, scripts without spaces, emoji.
+_CORNERS = [
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "\r",
+    "\r\n",
+    "\x0b",
+    "\x0c",
+    "\x85",
+    "\xa0",
+    "\u2028",
+    "\u3000",
+    "'",
+    "'s",
+    "'S",
+    "'re",
+    "'LL",
+    "'ve",
+    "'d",
+    "'m",
+    "'t",
+    "'x",
+    "a",
+    "Z",
+    "AB",
+    "Hello",
+    "HTTPServer",
+    "word",
+    "ſ",
+    "K",
+    "0",
+    "12",
+    "4567",
+    "١٢",
+    "/",
+    "//",
+    ".",
+    "...",
+    "(",
+    "-",
+    "#",
+    '"',
+    "\x00",
+    "é",
+    "e\u0301",
+    "Ö",
+    "日本語",
+    "한국",
+    "नमस्ते",
+    "ां",
+    "🙂",
+    "👩‍👧",
+    "🇫🇷",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(pieces=st.lists(st.sampled_from(_CORNERS), max_size=40), free=st.text(max_size=20))
+def test_random_texts_equal_tiktoken(pieces, free):
+    from .tiktoken_reference import reference
+
+    text = "".join(pieces) + free
+    for name in EXACT:
+        assert core.encode_tokens(text, encoding=name).tolist() == reference(name).encode_ordinary(
+            text
+        ), (name, text)
