@@ -81,6 +81,27 @@ fmt: $(VENV)/.deps  ## Format Rust and Python sources
 .PHONY: bench
 bench: build-release  ## Side-by-side benchmarks vs the anchors (BENCH_ARGS=--quick for a short run)
 	$(PY) benches/run_all.py $(BENCH_ARGS)
+	$(MICRO) --benchmark-autosave
+
+# Per-call micro-benchmarks (pytest-benchmark, benches/micro). `make bench` saves each run as a
+# baseline under .benchmarks/; `make bench-compare` reruns them against the newest baseline and
+# fails when a call's fastest round is more than MICRO_MARGIN slower, in two runs in a row (one
+# slow run on a busy machine is noise; docs/results/tokens.md says why the minimum and why 30%).
+MICRO_MARGIN ?= 30%
+MICRO := $(PY) -m pytest benches/micro -q -p no:cacheprovider --benchmark-only \
+	--benchmark-disable-gc --benchmark-min-rounds=200 --benchmark-columns=min,median,rounds \
+	--benchmark-sort=name
+
+.PHONY: bench-micro
+bench-micro: build-release  ## Per-call micro-benchmarks; saves a baseline under .benchmarks/
+	$(MICRO) --benchmark-autosave
+
+.PHONY: bench-compare
+bench-compare: build-release  ## Rerun the micro-benchmarks; fail on a slowdown beyond MICRO_MARGIN
+	@ls .benchmarks/*/*.json >/dev/null 2>&1 || { echo "no baseline: run make bench first"; exit 1; }
+	$(MICRO) --benchmark-compare --benchmark-compare-fail=min:$(MICRO_MARGIN) || { \
+		echo "slower than the baseline: running once more to tell a regression from noise"; \
+		$(MICRO) --benchmark-compare --benchmark-compare-fail=min:$(MICRO_MARGIN); }
 
 .PHONY: clean
 clean:

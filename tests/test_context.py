@@ -78,7 +78,8 @@ def test_relevant_turns_too_long_are_skipped_for_shorter_ones():
 
 
 def test_a_budget_smaller_than_one_message_cuts_it_and_says_so():
-    mem = ferromem.DictMemory()
+    # Budgets in the approximate count, where the marker alone takes 3 tokens (o200k_base: 4).
+    mem = ferromem.DictMemory(token_counter="approx")
     mem.add_message("user", "one two three four five six seven eight nine ten " * 5)
     for budget in (8, 10, 20):
         ctx = mem.get_context(max_tokens=budget)

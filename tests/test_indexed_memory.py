@@ -113,7 +113,8 @@ def test_context_brings_neighbours_in_chronological_order() -> None:
     assert lines[question + 1] == "assistant: The Appalachian Trail, in July."
     assert lines[question + 2] == "user: Was it hot?"
     assert lines[-1].startswith("assistant: filler turn number 39")
-    lone = IndexedMemory(neighbours=0)
+    # The 60-token budget is sized in the approximate count.
+    lone = IndexedMemory(neighbours=0, token_counter="approx")
     for role, content in [("user", "Where did you go?"), ("assistant", "Appalachian Trail")]:
         lone.add_message(role, content)
     lone.add_messages([Message("user", f"filler {i} " * 10) for i in range(30)])

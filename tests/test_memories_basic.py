@@ -27,7 +27,8 @@ def test_dict_memory_refuses_non_positive_limits(bad):
 
 
 def test_buffer_keeps_the_newest_turns_within_the_budget():
-    mem = BufferMemory(max_tokens=10)
+    # Budgets in the approximate count (exact o200k_base makes " 3" two tokens).
+    mem = BufferMemory(max_tokens=10, token_counter="approx")
     for i in range(6):
         mem.add_message("user", f"alpha beta {i}")  # 3 tokens each
     assert [m.content for m in mem.get_messages()] == [f"alpha beta {i}" for i in (3, 4, 5)]

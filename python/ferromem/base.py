@@ -54,11 +54,13 @@ from .message import (
 from .session_search import keyword_search
 from .stores.base import Conflict, Store, WriteResult
 from .stores.primitive import PrimitiveStore
+from .tokens import TokenCounterSpec, resolve_token_counter
 
 __all__ = ["ContextSection", "ImportanceCallable", "MemoryBackend", "SessionScope", "TokenCounter"]
 
 SessionScope = str | AllSessions | None
-TokenCounter = Callable[[str], int]
+#: ``token_counter=``: an encoding name or a ``str -> int`` callable (see :mod:`ferromem.tokens`).
+TokenCounter = TokenCounterSpec
 #: A user-supplied importance scorer: one score in [0, 1] per text.
 ImportanceCallable = Callable[[list[str]], Sequence[float]]
 #: A leading block of :meth:`MemoryBackend.get_context`: a title and its text or messages.
@@ -126,14 +128,10 @@ class MemoryBackend(AsyncTwins):
             raise InvalidArgumentError(f"session_id must be a non-empty str, got {session_id!r}")
         if session_id is not None:
             check_text(session_id, "session_id")
-        if token_counter is not None and not callable(token_counter):
-            raise InvalidTypeError(
-                f"token_counter must be callable, not {type(token_counter).__name__}"
-            )
         #: True when the memory is bound to :attr:`session_id` (see the class docs).
         self.bound = session_id is not None
         self.session_id = session_id if session_id is not None else DEFAULT_SESSION
-        self._token_counter = token_counter
+        self._token_counter = resolve_token_counter(token_counter)
         self._lock = threading.RLock()
         self._closed = False
         if store is None:
@@ -229,19 +227,12 @@ class MemoryBackend(AsyncTwins):
         return None if isinstance(session_id, AllSessions) else self._scope(session_id)
 
     def count_tokens(self, text: str) -> int:
-        """Tokens in ``text`` as this memory counts them (its ``token_counter`` or ferromem's)."""
-        if self._token_counter is None:
-            return _core.count_tokens(text)
-        n = self._token_counter(text)
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise InvalidTypeError(f"token_counter must return a non-negative int, returned {n!r}")
-        return n
+        """Tokens in ``text`` as this memory counts them (its ``token_counter``, by default
+        o200k_base exactly; see :mod:`ferromem.tokens`)."""
+        return self._token_counter(text)
 
     def _count_tokens_many(self, texts: Sequence[str]) -> list[int]:
-        if self._token_counter is None:
-            counts: list[int] = _core.count_tokens_many(texts).tolist()
-            return counts
-        return [self.count_tokens(t) for t in texts]
+        return self._token_counter.count_many(texts)
 
     # ----------------------------------------------------------------- the write path
     def _prepare(self, items: Iterable[object], session_id: SessionScope) -> list[Message]:

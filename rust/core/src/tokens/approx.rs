@@ -1,4 +1,4 @@
-//! Fast token counting that approximates OpenAI's `cl100k_base` without its 100k-entry vocabulary.
+//! The fast approximation of OpenAI's `cl100k_base` (encoding `"approx"`), without a vocabulary.
 //!
 //! The text is split the way cl100k's pre-tokenizer splits it (words with their leading space,
 //! contractions, digit groups of at most three, punctuation runs, newline runs), and each piece is
