@@ -56,5 +56,5 @@ def durable_engines(
 def _fresh(engines: EngineSet) -> None:
     """A new, empty store: the engines are in step from the start, so that writes reach them
     at once instead of a rebuild at the first search."""
-    if engines.store.count() == 0:
+    if not engines.store.remote and engines.store.count() == 0:
         engines.start_empty()

@@ -77,6 +77,8 @@ class Store(ABC):
     keeps_vectors: ClassVar[bool] = False
     #: True when the store survives the process (its engines are worth persisting).
     durable: ClassVar[bool] = False
+    #: True when the store is a server: nothing is asked of it before the first call.
+    remote: ClassVar[bool] = False
 
     # ------------------------------------------------------------------ writes
     @abstractmethod

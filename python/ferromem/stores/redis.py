@@ -80,6 +80,7 @@ class RedisStore(Store):
     not been written for that long, with every trace of it; refreshed by every write."""
 
     shared = True
+    remote = True
     keeps_vectors = True
     durable = True
 
