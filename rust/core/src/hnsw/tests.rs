@@ -254,7 +254,7 @@ fn save_load_round_trips_and_damage_is_refused() {
     let dir = std::env::temp_dir().join(format!("ferromem-hnsw-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("index.fmh");
-    index.save(&path).unwrap();
+    index.save(&path, b"").unwrap();
     let loaded = HnswIndex::load(&path).unwrap().graph_only();
     assert_eq!(loaded.len(), index.len());
     assert_eq!(loaded.ids(), index.ids());

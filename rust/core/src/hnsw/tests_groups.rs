@@ -1,0 +1,1 @@
+//! Groups (sessions) inside the index.

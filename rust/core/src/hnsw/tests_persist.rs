@@ -1,0 +1,1 @@
+//! Snapshots: round trips, meta, and damage that must be refused.
