@@ -1,13 +1,16 @@
 //! Distance kernels, chosen once per index for the CPU it runs on.
 //!
-//! Two representations of every stored vector meet here:
-//! * an **int8 code** (a per-vector scale times `i8` components in `[-127, 127]`) that the graph
-//!   is built and walked on: a quarter of the bytes of `f32` and integer dot products, which
+//! Every stored vector `x` is kept as `x = s * (c + r)`:
+//! * an **int8 code** `c` (components in `[-127, 127]`, `s = max |x| / 127`) that the graph is
+//!   built and walked on: a quarter of the bytes of `f32`, and integer dot products, which
 //!   AVX-512 VNNI, AVX2 and NEON all do well;
-//! * a **half-float copy** (IEEE binary16 times a per-vector scale) that the candidates of the
-//!   walk are re-ranked on, so the distances a search returns are accurate to about 2^-11.
+//! * a **half-float residual** `r = x / s - c` (in `[-0.5, 0.5]`) that the walk's candidates are
+//!   re-ranked on together with the code. The residual's own rounding error is at most 2^-12,
+//!   so `x` is kept to about 2^-19 of its largest component: near-ties at the k-th place come
+//!   out as exact float32 search orders them, which plain half floats (2^-11 of each
+//!   component) would not.
 //!
-//! Every vector is padded with zeros (half floats to a multiple of [`LANES`], codes to
+//! Every vector is padded with zeros (residuals to a multiple of [`LANES`], codes to
 //! [`CODE_ALIGN`] bytes), so the kernels have no tails. Sets: `avx512` (x86-64 with AVX-512 F,
 //! BW and VNNI), `avx2` (x86-64 with AVX2, FMA and F16C), `neon` (every aarch64 CPU), and the
 //! portable `scalar` set, which is the reference the others are tested against.
@@ -18,21 +21,19 @@ use super::kernels_scalar as scalar;
 #[cfg(target_arch = "x86_64")]
 use super::kernels_x86 as x86;
 
-/// Half-float vectors are padded to a multiple of this many components.
+/// Residuals (and prepared queries) are padded to a multiple of this many components.
 pub const LANES: usize = 16;
 /// Codes are padded to a multiple of this many bytes (one cache line, one AVX-512 register).
 pub const CODE_ALIGN: usize = 64;
 
-type DotQh = unsafe fn(&[f32], &[u16]) -> f32;
-type L2Qh = unsafe fn(&[f32], f32, &[u16]) -> f32;
+type DotQcr = unsafe fn(&[f32], &[i8], &[u16]) -> f32;
 type DotI8 = unsafe fn(&[i8], &[i8]) -> i32;
 
 /// One set of kernels, chosen for the CPU at run time.
 #[derive(Clone, Copy)]
 pub struct Kernels {
     name: &'static str,
-    dot_qh: DotQh,
-    l2_qh: L2Qh,
+    dot_qcr: DotQcr,
     dot_i8: DotI8,
 }
 
@@ -52,8 +53,7 @@ impl Kernels {
     pub fn scalar() -> Self {
         Kernels {
             name: "scalar",
-            dot_qh: scalar::dot_qh,
-            l2_qh: scalar::l2_qh,
+            dot_qcr: scalar::dot_qcr,
             dot_i8: scalar::dot_i8,
         }
     }
@@ -72,7 +72,6 @@ impl Kernels {
                 && std::is_x86_feature_detected!("avx512vnni");
             if avx2 && vnni {
                 out.push(x86::AVX512);
-                out.push(x86::AVX512_F16);
             }
             if avx2 {
                 out.push(x86::AVX2);
@@ -84,7 +83,7 @@ impl Kernels {
         out
     }
 
-    /// The kernel set's name: `"avx512"`, `"avx512-f16"`, `"avx2"`, `"neon"` or `"scalar"`.
+    /// The kernel set's name: `"avx512"`, `"avx2"`, `"neon"` or `"scalar"`.
     pub fn name(&self) -> &'static str {
         self.name
     }
@@ -94,37 +93,26 @@ impl Kernels {
         assert!(a == b && a.is_multiple_of(pad), "kernel lengths {a} and {b} must match and be padded");
     }
 
-    /// `q . h` for an `f32` query and a stored half vector of the same padded length.
+    /// `q . (c + r)` for an `f32` query, a code and a half-float residual, all of the same
+    /// padded length (a code is passed cut to the residual's length).
     #[inline]
-    pub fn dot_qh(&self, q: &[f32], h: &[u16]) -> f32 {
-        Self::check(q.len(), h.len(), LANES);
+    pub fn dot_qcr(&self, q: &[f32], c: &[i8], r: &[u16]) -> f32 {
+        Self::check(q.len(), r.len(), LANES);
+        Self::check(c.len(), r.len(), LANES);
         // SAFETY: lengths checked above; the set was chosen for a CPU that has its features.
-        unsafe { (self.dot_qh)(q, h) }
-    }
-
-    /// `|q - s h|^2`.
-    #[inline]
-    pub fn l2_qh(&self, q: &[f32], s: f32, h: &[u16]) -> f32 {
-        Self::check(q.len(), h.len(), LANES);
-        // SAFETY: as in `dot_qh`.
-        unsafe { (self.l2_qh)(q, s, h) }
+        unsafe { (self.dot_qcr)(q, c, r) }
     }
 
     /// The exact integer dot product of two codes of the same padded length.
     #[inline]
     pub fn dot_i8(&self, a: &[i8], b: &[i8]) -> i32 {
         Self::check(a.len(), b.len(), CODE_ALIGN);
-        // SAFETY: as in `dot_qh`.
+        // SAFETY: as in `dot_qcr`.
         unsafe { (self.dot_i8)(a, b) }
     }
 
-    pub(super) const fn from_fns(name: &'static str, dot_qh: DotQh, l2_qh: L2Qh, dot_i8: DotI8) -> Self {
-        Kernels { name, dot_qh, l2_qh, dot_i8 }
-    }
-
-    /// A set made of single kernels of other sets (benchmarks pick the fastest per kernel).
-    pub fn mixed(name: &'static str, f16_from: Kernels, i8_from: Kernels) -> Self {
-        Kernels { name, dot_qh: f16_from.dot_qh, l2_qh: f16_from.l2_qh, dot_i8: i8_from.dot_i8 }
+    pub(super) const fn from_fns(name: &'static str, dot_qcr: DotQcr, dot_i8: DotI8) -> Self {
+        Kernels { name, dot_qcr, dot_i8 }
     }
 }
 

@@ -89,8 +89,7 @@ impl HnswIndex {
     /// Drops every slot (used when the last live vector was removed, so that no tombstone
     /// lingers as an entry point).
     fn reset(&mut self) {
-        self.vectors.clear();
-        self.scales.clear();
+        self.residuals.clear();
         self.levels.clear();
         self.nodes.clear();
         self.upper_at.clear();

@@ -4,7 +4,7 @@ use half::f16;
 use proptest::prelude::*;
 
 use super::distance::{Kernels, CODE_ALIGN, LANES};
-use super::quant::{code_distance, encode_i8, CodeHeader, Query};
+use super::quant::{code_distance, decode, encode_i8, encode_residual, CodeHeader, Query};
 use super::Metric;
 
 fn close(x: f32, y: f32, scale: f32) -> bool {
@@ -19,19 +19,19 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
 
     #[test]
-    fn half_float_kernels_agree_with_scalar(
+    fn reranking_kernels_agree_with_scalar(
         blocks in 1usize..40,
-        seed in proptest::collection::vec(-4.0f32..4.0, 2 * 40 * LANES),
-        s in 0.01f32..10.0,
+        q in proptest::collection::vec(-4.0f32..4.0, 40 * LANES),
+        c in proptest::collection::vec(-127i8..=127, 40 * LANES),
+        r in proptest::collection::vec(-0.5f32..0.5, 40 * LANES),
     ) {
         let n = blocks * LANES;
-        let q = &seed[..n];
-        let h = halves(&seed[n..2 * n]);
-        let scalar = Kernels::scalar();
-        let mag: f32 = q.iter().map(|x| x.abs()).sum::<f32>() * (1.0 + s) * 4.0;
+        let (q, c, r) = (&q[..n], &c[..n], halves(&r[..n]));
+        let want = Kernels::scalar().dot_qcr(q, c, &r);
+        let mag: f32 = q.iter().map(|x| x.abs()).sum::<f32>() * 128.0;
         for k in Kernels::available() {
-            prop_assert!(close(k.dot_qh(q, &h), scalar.dot_qh(q, &h), mag), "{k:?} dot_qh n={n}");
-            prop_assert!(close(k.l2_qh(q, s, &h), scalar.l2_qh(q, s, &h), mag * mag), "{k:?} l2_qh n={n}");
+            let got = k.dot_qcr(q, c, &r);
+            prop_assert!(close(got, want, mag * 1e-3), "{k:?} dot_qcr n={n}: {got} vs {want}");
         }
     }
 
@@ -45,6 +45,23 @@ proptest! {
         let want = Kernels::scalar().dot_i8(&a[..n], &b[..n]);
         for k in Kernels::available() {
             prop_assert_eq!(k.dot_i8(&a[..n], &b[..n]), want, "{:?} n={}", k, n);
+        }
+    }
+
+    #[test]
+    fn code_plus_residual_keeps_vectors_to_2_pow_minus_19(
+        x in proptest::collection::vec(-3.0f32..3.0, 1..300),
+    ) {
+        let len = x.len().div_ceil(CODE_ALIGN) * CODE_ALIGN;
+        let mut code = vec![0i8; len];
+        let mut res = vec![0u16; len];
+        let head = encode_i8(&x, &mut code);
+        encode_residual(&x, &code, head, &mut res);
+        let mut back = vec![0.0f32; x.len()];
+        decode(&code, &res, head, &mut back);
+        let max = x.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        for (a, b) in x.iter().zip(&back) {
+            prop_assert!((a - b).abs() <= max * 2f32.powi(-19) + 1e-7, "{a} -> {b} (max {max})");
         }
     }
 

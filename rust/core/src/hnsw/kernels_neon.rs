@@ -9,7 +9,7 @@ use super::distance::Kernels;
 use std::arch::aarch64::*;
 
 /// NEON kernels.
-pub const NEON: Kernels = Kernels::from_fns("neon", dot_qh, l2_qh, dot_i8);
+pub const NEON: Kernels = Kernels::from_fns("neon", dot_qcr, dot_i8);
 
 /// Four half floats (as `u16`) widened to `f32`.
 #[inline(always)]
@@ -22,41 +22,27 @@ unsafe fn widen(h: uint16x4_t) -> float32x4_t {
 }
 
 #[target_feature(enable = "neon")]
-unsafe fn dot_qh(q: &[f32], h: &[u16]) -> f32 {
-    let (qp, hp, n) = (q.as_ptr(), h.as_ptr(), q.len());
+unsafe fn dot_qcr(q: &[f32], c: &[i8], r: &[u16]) -> f32 {
+    let (qp, cp, rp, n) = (q.as_ptr(), c.as_ptr(), r.as_ptr(), q.len());
     let mut a0 = vdupq_n_f32(0.0);
     let mut a1 = vdupq_n_f32(0.0);
     let mut a2 = vdupq_n_f32(0.0);
     let mut a3 = vdupq_n_f32(0.0);
     let mut i = 0;
     while i < n {
-        let h0 = vld1q_u16(hp.add(i));
-        let h1 = vld1q_u16(hp.add(i + 8));
-        a0 = vfmaq_f32(a0, vld1q_f32(qp.add(i)), widen(vget_low_u16(h0)));
-        a1 = vfmaq_f32(a1, vld1q_f32(qp.add(i + 4)), widen(vget_high_u16(h0)));
-        a2 = vfmaq_f32(a2, vld1q_f32(qp.add(i + 8)), widen(vget_low_u16(h1)));
-        a3 = vfmaq_f32(a3, vld1q_f32(qp.add(i + 12)), widen(vget_high_u16(h1)));
-        i += 16;
-    }
-    vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3)))
-}
-
-#[target_feature(enable = "neon")]
-unsafe fn l2_qh(q: &[f32], s: f32, h: &[u16]) -> f32 {
-    let (qp, hp, n) = (q.as_ptr(), h.as_ptr(), q.len());
-    let sv = vdupq_n_f32(s);
-    let mut a0 = vdupq_n_f32(0.0);
-    let mut a1 = vdupq_n_f32(0.0);
-    let mut i = 0;
-    while i < n {
-        let h0 = vld1q_u16(hp.add(i));
-        let d0 = vfmsq_f32(vld1q_f32(qp.add(i)), sv, widen(vget_low_u16(h0)));
-        let d1 = vfmsq_f32(vld1q_f32(qp.add(i + 4)), sv, widen(vget_high_u16(h0)));
-        a0 = vfmaq_f32(a0, d0, d0);
-        a1 = vfmaq_f32(a1, d1, d1);
+        let c16 = vmovl_s8(vld1_s8(cp.add(i)));
+        let c0 = vcvtq_f32_s32(vmovl_s16(vget_low_s16(c16)));
+        let c1 = vcvtq_f32_s32(vmovl_high_s16(c16));
+        let rv = vld1q_u16(rp.add(i));
+        let q0 = vld1q_f32(qp.add(i));
+        let q1 = vld1q_f32(qp.add(i + 4));
+        a0 = vfmaq_f32(a0, q0, c0);
+        a1 = vfmaq_f32(a1, q1, c1);
+        a2 = vfmaq_f32(a2, q0, widen(vget_low_u16(rv)));
+        a3 = vfmaq_f32(a3, q1, widen(vget_high_u16(rv)));
         i += 8;
     }
-    vaddvq_f32(vaddq_f32(a0, a1))
+    vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3)))
 }
 
 /// Widening multiplies into `i16` (127 * 127 and even 128 * 128 fit), pairwise added into

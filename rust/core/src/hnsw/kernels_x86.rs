@@ -6,51 +6,27 @@
 use super::distance::Kernels;
 use std::arch::x86_64::*;
 
-/// AVX2 half-float kernels with the AVX-512 VNNI int8 kernel. The half-float kernels stay on
-/// 256-bit registers: on the AMD Zen 4 host the 512-bit ones measured no faster (the
-/// conversion is split in two halves there), see docs/results/hnsw.md.
-pub const AVX512: Kernels = Kernels::from_fns("avx512", dot_qh_256, l2_qh_256, dot_i8_vnni);
+/// AVX-512 (F, BW, VNNI): 16 lanes per step for the re-ranking kernel, VNNI for the codes.
+pub const AVX512: Kernels = Kernels::from_fns("avx512", dot_qcr_512, dot_i8_vnni);
 
 /// AVX2 + FMA + F16C.
-pub const AVX2: Kernels = Kernels::from_fns("avx2", dot_qh_256, l2_qh_256, dot_i8_256);
+pub const AVX2: Kernels = Kernels::from_fns("avx2", dot_qcr_256, dot_i8_256);
 
-/// Half-float kernels on 512-bit registers (benchmarked against the 256-bit ones).
-pub const AVX512_F16: Kernels = Kernels::from_fns("avx512-f16", dot_qh_512, l2_qh_512, dot_i8_vnni);
-
-#[inline(always)]
-unsafe fn half16(p: *const u16) -> __m512 {
-    _mm512_cvtph_ps(_mm256_loadu_si256(p as *const __m256i))
-}
-
-#[target_feature(enable = "avx512f")]
-unsafe fn dot_qh_512(q: &[f32], h: &[u16]) -> f32 {
-    let (qp, hp, n) = (q.as_ptr(), h.as_ptr(), q.len());
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn dot_qcr_512(q: &[f32], c: &[i8], r: &[u16]) -> f32 {
+    let (qp, cp, rp, n) = (q.as_ptr(), c.as_ptr(), r.as_ptr(), q.len());
     let mut a0 = _mm512_setzero_ps();
     let mut a1 = _mm512_setzero_ps();
     let mut i = 0;
-    while i + 32 <= n {
-        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qp.add(i)), half16(hp.add(i)), a0);
-        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(qp.add(i + 16)), half16(hp.add(i + 16)), a1);
-        i += 32;
-    }
-    if i < n {
-        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(qp.add(i)), half16(hp.add(i)), a0);
-    }
-    _mm512_reduce_add_ps(_mm512_add_ps(a0, a1))
-}
-
-#[target_feature(enable = "avx512f")]
-unsafe fn l2_qh_512(q: &[f32], s: f32, h: &[u16]) -> f32 {
-    let (qp, hp, n) = (q.as_ptr(), h.as_ptr(), q.len());
-    let sv = _mm512_set1_ps(s);
-    let mut acc = _mm512_setzero_ps();
-    let mut i = 0;
     while i < n {
-        let d = _mm512_fnmadd_ps(sv, half16(hp.add(i)), _mm512_loadu_ps(qp.add(i)));
-        acc = _mm512_fmadd_ps(d, d, acc);
+        let code = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(cp.add(i) as *const _)));
+        let res = _mm512_cvtph_ps(_mm256_loadu_si256(rp.add(i) as *const _));
+        let qv = _mm512_loadu_ps(qp.add(i));
+        a0 = _mm512_fmadd_ps(qv, code, a0);
+        a1 = _mm512_fmadd_ps(qv, res, a1);
         i += 16;
     }
-    _mm512_reduce_add_ps(acc)
+    _mm512_reduce_add_ps(_mm512_add_ps(a0, a1))
 }
 
 /// `sum((a + 128) * b) - sum(128 * b)`: VNNI multiplies unsigned by signed bytes, so `a` is
@@ -73,11 +49,6 @@ unsafe fn dot_i8_vnni(a: &[i8], b: &[i8]) -> i32 {
 }
 
 #[inline(always)]
-unsafe fn half8(p: *const u16) -> __m256 {
-    _mm256_cvtph_ps(_mm_loadu_si128(p as *const __m128i))
-}
-
-#[inline(always)]
 unsafe fn sum256(v: __m256) -> f32 {
     let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -86,32 +57,18 @@ unsafe fn sum256(v: __m256) -> f32 {
 }
 
 #[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn dot_qh_256(q: &[f32], h: &[u16]) -> f32 {
-    let (qp, hp, n) = (q.as_ptr(), h.as_ptr(), q.len());
+unsafe fn dot_qcr_256(q: &[f32], c: &[i8], r: &[u16]) -> f32 {
+    let (qp, cp, rp, n) = (q.as_ptr(), c.as_ptr(), r.as_ptr(), q.len());
     let mut a0 = _mm256_setzero_ps();
     let mut a1 = _mm256_setzero_ps();
     let mut i = 0;
     while i < n {
-        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(qp.add(i)), half8(hp.add(i)), a0);
-        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qp.add(i + 8)), half8(hp.add(i + 8)), a1);
-        i += 16;
-    }
-    sum256(_mm256_add_ps(a0, a1))
-}
-
-#[target_feature(enable = "avx2,fma,f16c")]
-unsafe fn l2_qh_256(q: &[f32], s: f32, h: &[u16]) -> f32 {
-    let (qp, hp, n) = (q.as_ptr(), h.as_ptr(), q.len());
-    let sv = _mm256_set1_ps(s);
-    let mut a0 = _mm256_setzero_ps();
-    let mut a1 = _mm256_setzero_ps();
-    let mut i = 0;
-    while i < n {
-        let d0 = _mm256_fnmadd_ps(sv, half8(hp.add(i)), _mm256_loadu_ps(qp.add(i)));
-        let d1 = _mm256_fnmadd_ps(sv, half8(hp.add(i + 8)), _mm256_loadu_ps(qp.add(i + 8)));
-        a0 = _mm256_fmadd_ps(d0, d0, a0);
-        a1 = _mm256_fmadd_ps(d1, d1, a1);
-        i += 16;
+        let code = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64(cp.add(i) as *const _)));
+        let res = _mm256_cvtph_ps(_mm_loadu_si128(rp.add(i) as *const _));
+        let qv = _mm256_loadu_ps(qp.add(i));
+        a0 = _mm256_fmadd_ps(qv, code, a0);
+        a1 = _mm256_fmadd_ps(qv, res, a1);
+        i += 8;
     }
     sum256(_mm256_add_ps(a0, a1))
 }

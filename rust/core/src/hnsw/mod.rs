@@ -1,9 +1,9 @@
 //! Hierarchical navigable small-world graphs (Malkov & Yashunin, 2018) for approximate
 //! nearest-neighbour search.
 //!
-//! * Every vector is kept twice ([`distance`]): an int8 code that the graph is built and
-//!   walked on, and a half-float copy that the walk's candidates are re-ranked on. Together
-//!   they take 0.75x the bytes of the `f32` vectors.
+//! * Every vector is kept as an int8 code that the graph is built and walked on, plus a
+//!   half-float residual that the walk's candidates are re-ranked on ([`distance`]): 0.75x the
+//!   bytes of `f32`, and precise to about 2^-19 of the largest component.
 //! * A node's code, its code header and its level-0 neighbour list share one cache-aligned
 //!   block (as in hnswlib), so reaching a node and expanding it touch neighbouring lines.
 //! * Inserts of a batch run in parallel on all cores. Neighbour lists are atomic words guarded
@@ -64,7 +64,7 @@ struct Entry {
 /// An HNSW index of `u64`-keyed vectors.
 pub struct HnswIndex {
     dim: usize,
-    /// Half floats per stored vector (`dim` padded to [`distance::LANES`]).
+    /// Residual half floats per stored vector (`dim` padded to [`distance::LANES`]).
     stride: usize,
     /// Bytes per code (`dim` padded to [`distance::CODE_ALIGN`]).
     code_len: usize,
@@ -78,9 +78,8 @@ pub struct HnswIndex {
     /// Per slot, `block` words: the code, its header (scale, norm^2), the level-0 count word
     /// (bit 31 is the node's write lock), then `m0` neighbours.
     nodes: Vec<Line>,
-    /// `stride` half floats per slot, times `scales[slot]`.
-    vectors: Vec<u16>,
-    scales: Vec<f32>,
+    /// `stride` residual half floats per slot.
+    residuals: Vec<u16>,
     levels: Vec<u8>,
     /// Per slot: offset of its upper-level blocks in `upper`, or [`NONE`].
     upper_at: Vec<u32>,
@@ -140,8 +139,7 @@ impl HnswIndex {
             ef_construction,
             kernels: Kernels::detect(),
             nodes: Vec::new(),
-            vectors: Vec::new(),
-            scales: Vec::new(),
+            residuals: Vec::new(),
             levels: Vec::new(),
             upper_at: Vec::new(),
             upper: Vec::new(),
@@ -217,8 +215,7 @@ impl HnswIndex {
     pub fn memory_usage_bytes(&self) -> usize {
         use std::mem::size_of;
         self.nodes.capacity() * size_of::<Line>()
-            + self.vectors.capacity() * 2
-            + self.scales.capacity() * 4
+            + self.residuals.capacity() * 2
             + self.levels.capacity()
             + self.upper_at.capacity() * 4
             + self.upper.capacity() * 4
@@ -230,7 +227,7 @@ impl HnswIndex {
             + size_of::<Self>()
     }
 
-    /// The stored vectors of `ids` (de-quantised from the half-float copy), row-major
+    /// The stored vectors of `ids` (rebuilt from code and residual), row-major
     /// `ids.len() x dim`. Under cosine they come back L2-normalised. Every id must be live,
     /// else [`Error::UnknownIds`] names the missing ones.
     pub fn get_vectors(&self, ids: &[u64]) -> Result<Vec<f32>> {
@@ -239,11 +236,9 @@ impl HnswIndex {
             return Err(Error::UnknownIds(missing));
         }
         let mut out = vec![0.0f32; ids.len() * self.dim];
-        let mut row = vec![0.0f32; self.stride];
         for (id, dst) in ids.iter().zip(out.chunks_exact_mut(self.dim)) {
             if let Some(&slot) = self.slot_of.get(id) {
-                quant::decode_f16(self.vector(slot), self.scales[slot as usize], &mut row);
-                dst.copy_from_slice(&row[..self.dim]);
+                quant::decode(self.code(slot), self.residual(slot), self.header(slot), dst);
             }
         }
         Ok(out)
@@ -326,11 +321,11 @@ impl HnswIndex {
         }
     }
 
-    /// The half-float copy of `slot`.
+    /// The half-float residual of `slot`.
     #[inline(always)]
-    fn vector(&self, slot: u32) -> &[u16] {
+    fn residual(&self, slot: u32) -> &[u16] {
         let at = slot as usize * self.stride;
-        &self.vectors[at..at + self.stride]
+        &self.residuals[at..at + self.stride]
     }
 
     /// Walk distance from a prepared query to a stored vector (int8 codes).
@@ -347,14 +342,15 @@ impl HnswIndex {
         quant::code_distance(self.metric, dot, self.header(a), self.header(b))
     }
 
-    /// Re-ranking distance from a prepared query to a stored vector (half floats).
+    /// Re-ranking distance from a prepared query to a stored vector (code plus residual).
     #[inline]
     fn dist_exact(&self, q: &Query, slot: u32) -> f32 {
-        let h = self.vector(slot);
+        let head = self.header(slot);
+        let code = &self.code(slot)[..self.stride];
+        let dot = head.scale * self.kernels.dot_qcr(&q.f, code, self.residual(slot));
         match self.metric {
-            Metric::Cosine => 1.0 - self.kernels.dot_qh(&q.f, h),
-            Metric::InnerProduct => 1.0 - self.scales[slot as usize] * self.kernels.dot_qh(&q.f, h),
-            Metric::L2 => self.kernels.l2_qh(&q.f, self.scales[slot as usize], h),
+            Metric::Cosine | Metric::InnerProduct => 1.0 - dot,
+            Metric::L2 => (q.head.norm2 + head.norm2 - 2.0 * dot).max(0.0),
         }
     }
 }

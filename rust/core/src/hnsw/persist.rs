@@ -16,7 +16,8 @@ use crate::error::{Error, Result};
 use crate::snapshot::{at_path, replace_file, unwrap, wrap, Reader, Writer};
 
 const MAGIC: &[u8; 8] = b"FMHNSW\0\x01";
-/// 2: int8 codes in node blocks, groups and caller bytes (version 1 held half floats only).
+/// 2: int8 codes in node blocks, half-float residuals, groups and caller bytes (version 1
+/// held half floats times a scale).
 const VERSION: u32 = 2;
 
 fn bad(why: impl Into<String>) -> Error {
@@ -81,8 +82,7 @@ impl HnswIndex {
         let deleted: Vec<u8> = self.deleted.iter().map(|d| *d as u8).collect();
         w.bytes(&deleted);
         w.bytes(&self.levels);
-        w.f32s(&self.scales);
-        let halves: Vec<u8> = self.vectors.iter().flat_map(|x| x.to_le_bytes()).collect();
+        let halves: Vec<u8> = self.residuals.iter().flat_map(|x| x.to_le_bytes()).collect();
         w.bytes(&halves);
         // Node blocks: code bytes as they are, then header and links as little-endian words.
         let code_words = self.code_len / 4;
@@ -167,19 +167,13 @@ impl HnswIndex {
             return Err(bad("node level out of range"));
         }
         index.levels = levels.to_vec();
-        index.scales = r.f32s()?;
-        expect("scales", index.scales.len(), Some(slots))?;
-        if index.scales.iter().any(|s| !s.is_finite()) {
-            return Err(bad("non-finite vector scale"));
-        }
-        if metric == Metric::Cosine && index.scales.iter().any(|s| *s != 1.0) {
-            return Err(bad("cosine vectors must have unit scale"));
-        }
         let halves = r.bytes()?;
-        expect("vector bytes", halves.len(), slots.checked_mul(index.stride * 2))?;
-        index.vectors = halves.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
-        if index.vectors.iter().any(|h| h & 0x7c00 == 0x7c00) {
-            return Err(bad("non-finite vector component"));
+        expect("residual bytes", halves.len(), slots.checked_mul(index.stride * 2))?;
+        index.residuals =
+            halves.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        // A residual is in [-0.5, 0.5]: exponent at most that of 0.5 (14), and never infinite.
+        if index.residuals.iter().any(|h| h & 0x7c00 > 14 << 10) {
+            return Err(bad("residual out of range"));
         }
         let blocks = r.bytes()?;
         expect("node block bytes", blocks.len(), slots.checked_mul(index.block * 4))?;

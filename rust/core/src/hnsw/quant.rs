@@ -35,20 +35,25 @@ pub(super) fn encode_i8(x: &[f32], out: &mut [i8]) -> CodeHeader {
     CodeHeader { scale: max / CODE_MAX, norm2 }
 }
 
-/// Writes `x / divisor` as half floats into `out` (padded with zeros).
-pub(super) fn encode_f16(x: &[f32], divisor: f32, out: &mut [u16]) {
-    let inv = 1.0 / divisor;
-    let scaled: Vec<f32> = x.iter().map(|v| v * inv).collect();
-    let (head, tail) = out.split_at_mut(x.len());
-    head.reinterpret_cast_mut::<f16>().convert_from_f32_slice(&scaled);
+/// Writes the residual `x / s - c` of `x` against its code as half floats into `out` (padded
+/// with zeros).
+pub(super) fn encode_residual(x: &[f32], code: &[i8], head: CodeHeader, out: &mut [u16]) {
+    let (head_out, tail) = out.split_at_mut(x.len());
+    if head.scale == 0.0 {
+        head_out.fill(0);
+    } else {
+        let inv = 1.0 / head.scale;
+        let r: Vec<f32> = x.iter().zip(code).map(|(v, c)| v * inv - f32::from(*c)).collect();
+        head_out.reinterpret_cast_mut::<f16>().convert_from_f32_slice(&r);
+    }
     tail.fill(0);
 }
 
-/// Reads half floats back as `f32`, times `scale`.
-pub(super) fn decode_f16(h: &[u16], scale: f32, out: &mut [f32]) {
-    h.reinterpret_cast::<f16>().convert_to_f32_slice(out);
-    if scale != 1.0 {
-        out.iter_mut().for_each(|v| *v *= scale);
+/// Rebuilds a vector `s * (c + r)` from its code and residual into `out` (`out.len()` values).
+pub(super) fn decode(code: &[i8], res: &[u16], head: CodeHeader, out: &mut [f32]) {
+    res[..out.len()].reinterpret_cast::<f16>().convert_to_f32_slice(out);
+    for (o, c) in out.iter_mut().zip(code) {
+        *o = head.scale * (f32::from(*c) + *o);
     }
 }
 

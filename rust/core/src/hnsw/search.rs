@@ -174,15 +174,15 @@ impl HnswIndex {
         self.slots() * self.stride * 2 <= self.full_scan_bytes
     }
 
-    /// The walk's candidates re-ranked on the half-float copies, `k` nearest first.
+    /// The walk's candidates re-ranked on code plus residual, `k` nearest first.
     fn rerank(&self, q: &Query, mut found: Vec<Cand>, k: usize) -> Vec<Cand> {
         let bytes = (self.stride * 2).min(PREFETCH_BYTES);
         for c in found.iter().take(PREFETCH_AHEAD) {
-            prefetch(self.vector(c.s).as_ptr(), bytes);
+            prefetch(self.residual(c.s).as_ptr(), bytes);
         }
         for i in 0..found.len() {
             if let Some(ahead) = found.get(i + PREFETCH_AHEAD) {
-                prefetch(self.vector(ahead.s).as_ptr(), bytes);
+                prefetch(self.residual(ahead.s).as_ptr(), bytes);
             }
             found[i].d = self.dist_exact(q, found[i].s);
         }

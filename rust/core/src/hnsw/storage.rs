@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
-use super::quant::{encode_f16, encode_i8};
+use super::quant::{encode_i8, encode_residual};
 use super::{HnswIndex, Metric, NONE};
 use crate::error::{Error, Result};
 
@@ -121,8 +121,7 @@ impl HnswIndex {
     /// Makes room for `n` more slots without over-allocating.
     pub(super) fn reserve_exact(&mut self, n: usize) {
         self.nodes.reserve_exact(n * self.block / LINE_WORDS);
-        self.vectors.reserve_exact(n * self.stride);
-        self.scales.reserve_exact(n);
+        self.residuals.reserve_exact(n * self.stride);
         self.levels.reserve_exact(n);
         self.upper_at.reserve_exact(n);
         self.ids.reserve_exact(n);
@@ -152,8 +151,7 @@ impl HnswIndex {
                     .filter(|s| *s < NONE)
                     .ok_or_else(|| Error::invalid("the index is full (2^32 - 1 slots)"))?;
                 self.nodes.extend((0..self.block / LINE_WORDS).map(|_| Line::zeroed()));
-                self.vectors.resize(self.vectors.len() + self.stride, 0);
-                self.scales.push(0.0);
+                self.residuals.resize(self.residuals.len() + self.stride, 0);
                 self.levels.push(0);
                 self.upper_at.push(NONE);
                 self.ids.push(0);
@@ -177,24 +175,19 @@ impl HnswIndex {
         Ok(slot)
     }
 
-    /// Stores `row` in slot `i`: its int8 code with header, and its half floats times a scale.
-    /// Under cosine the row is normalised first and the half-float scale is 1 (unit components
-    /// lose nothing to the half-float range); otherwise the halves span [-1, 1].
+    /// Stores `row` in slot `i`: its int8 code with header, and its residual. Under cosine the
+    /// row is normalised first.
     fn encode(&mut self, row: &[f32], i: usize) {
         let mut x = row.to_vec();
         if self.metric == Metric::Cosine {
             let norm = row.iter().map(|v| f64::from(*v) * f64::from(*v)).sum::<f64>().sqrt();
             let inv = (1.0 / norm) as f32;
             x.iter_mut().for_each(|v| *v *= inv);
-            self.scales[i] = 1.0;
-        } else {
-            let max = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            self.scales[i] = if max > 0.0 { max } else { 1.0 };
         }
-        let scale = self.scales[i];
-        encode_f16(&x, scale, &mut self.vectors[i * self.stride..(i + 1) * self.stride]);
         let mut code = vec![0i8; self.code_len];
         let head = encode_i8(&x, &mut code);
+        let res = &mut self.residuals[i * self.stride..(i + 1) * self.stride];
+        encode_residual(&x, &code, head, res);
         self.write_code(i as u32, &code, head.scale, head.norm2);
     }
 
