@@ -267,12 +267,7 @@ impl PyHnswIndex {
     /// Writes the index to `path` atomically (magic, version, CRC32), with `meta` (opaque
     /// bytes, at most 1 MiB) stored inside; `meta` becomes the `meta` property.
     #[pyo3(signature = (path, *, meta = None))]
-    fn save(
-        &self,
-        py: Python<'_>,
-        path: PathBuf,
-        meta: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<()> {
+    fn save(&self, py: Python<'_>, path: PathBuf, meta: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
         let meta = meta.map(|m| byte_arg(m, "meta")).transpose()?;
         let meta = meta.as_ref().map_or(&[][..], |m| m.as_slice());
         py.detach(|| read(&self.inner).save(&path, meta)).map_err(to_py)

@@ -51,11 +51,7 @@ impl Kernels {
 
     /// Portable kernels, used where no SIMD set is available (and to check the others).
     pub fn scalar() -> Self {
-        Kernels {
-            name: "scalar",
-            dot_qcr: scalar::dot_qcr,
-            dot_i8: scalar::dot_i8,
-        }
+        Kernels { name: "scalar", dot_qcr: scalar::dot_qcr, dot_i8: scalar::dot_i8 }
     }
 
     /// Every kernel set this CPU can run, fastest first (for tests and benchmarks).
@@ -90,7 +86,10 @@ impl Kernels {
 
     #[inline(always)]
     fn check(a: usize, b: usize, pad: usize) {
-        assert!(a == b && a.is_multiple_of(pad), "kernel lengths {a} and {b} must match and be padded");
+        assert!(
+            a == b && a.is_multiple_of(pad),
+            "kernel lengths {a} and {b} must match and be padded"
+        );
     }
 
     /// `q . (c + r)` for an `f32` query, a code and a half-float residual, all of the same

@@ -5,11 +5,11 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::distance::prefetch;
+use super::groups;
 use super::quant::Query;
 use super::search::Cand;
 use super::storage::Visited;
 use super::{Entry, HnswIndex, NONE};
-use super::groups;
 use crate::error::{Error, Result};
 
 /// Batches smaller than this are linked on the calling thread.

@@ -48,8 +48,8 @@ impl HnswIndex {
 
     /// Loads an index written by [`HnswIndex::save`]; damage is [`Error::CorruptFile`].
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = std::fs::read(path)
-            .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        let bytes =
+            std::fs::read(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
         Self::from_bytes(&bytes).map_err(|e| at_path(e, path))
     }
 
@@ -258,7 +258,8 @@ impl HnswIndex {
     fn decode_groups(&mut self, r: &mut Reader<'_>, slots: usize) -> Result<()> {
         let count = r.len(8)?;
         for g in 0..count {
-            let name = std::str::from_utf8(r.bytes()?).map_err(|_| bad("group name is not UTF-8"))?;
+            let name =
+                std::str::from_utf8(r.bytes()?).map_err(|_| bad("group name is not UTF-8"))?;
             if name.len() > MAX_GROUP_NAME {
                 return Err(bad("group name too long"));
             }

@@ -1,8 +1,8 @@
 //! The two encodings of a vector (see [`super::distance`]): int8 codes for the graph walk and
 //! half floats for re-ranking, and a query prepared in both forms.
 
-use half::slice::{HalfBitsSliceExt, HalfFloatSliceExt};
 use half::f16;
+use half::slice::{HalfBitsSliceExt, HalfFloatSliceExt};
 
 use super::Metric;
 

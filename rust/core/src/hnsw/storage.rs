@@ -28,7 +28,9 @@ impl Line {
 pub(super) fn words(lines: &[Line]) -> &[AtomicU32] {
     // SAFETY: `Line` is `repr(C)` around `[AtomicU32; LINE_WORDS]` (its alignment adds no
     // padding, 64 bytes being 16 words), so the lines are that many words laid end to end.
-    unsafe { std::slice::from_raw_parts(lines.as_ptr().cast::<AtomicU32>(), lines.len() * LINE_WORDS) }
+    unsafe {
+        std::slice::from_raw_parts(lines.as_ptr().cast::<AtomicU32>(), lines.len() * LINE_WORDS)
+    }
 }
 
 /// The bytes of a code, stored in `w` in native byte order (see [`HnswIndex::write_code`]).
@@ -197,13 +199,16 @@ impl HnswIndex {
         let at = slot as usize * self.block;
         let w = &self.words()[at..at + self.code_len / 4 + 2];
         for (cell, c) in w.iter().zip(code.chunks_exact(4)) {
-            cell.store(u32::from_ne_bytes([c[0] as u8, c[1] as u8, c[2] as u8, c[3] as u8]), Ordering::Relaxed);
+            cell.store(
+                u32::from_ne_bytes([c[0] as u8, c[1] as u8, c[2] as u8, c[3] as u8]),
+                Ordering::Relaxed,
+            );
         }
         w[self.code_len / 4].store(scale.to_bits(), Ordering::Relaxed);
         w[self.code_len / 4 + 1].store(norm2.to_bits(), Ordering::Relaxed);
     }
 
-/// Draws a level from the exponential distribution with rate `ln(M)`.
+    /// Draws a level from the exponential distribution with rate `ln(M)`.
     pub(super) fn draw_level(&mut self) -> usize {
         // splitmix64: small, fast and reproducible across platforms.
         self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);

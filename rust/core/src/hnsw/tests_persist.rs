@@ -32,7 +32,10 @@ fn bytes_round_trip_with_meta() {
     assert_eq!(back.meta(), b"store version 42");
     assert_eq!(back.ids(), index.ids());
     let q = near(&data, 20, 8, 3);
-    assert_eq!(back.search(&q, 8, 5, Some(40), None).unwrap(), index.search(&q, 8, 5, Some(40), None).unwrap());
+    assert_eq!(
+        back.search(&q, 8, 5, Some(40), None).unwrap(),
+        index.search(&q, 8, 5, Some(40), None).unwrap()
+    );
     assert_eq!(back.get_vectors(&[61, 100]).unwrap(), index.get_vectors(&[61, 100]).unwrap());
     // Saving again without meta stores none.
     let again = HnswIndex::from_bytes(&back.to_bytes(b"").unwrap()).unwrap();
