@@ -235,7 +235,7 @@ impl HnswIndex {
         let mut lines = Vec::with_capacity(slots * self.block / LINE_WORDS);
         let mut block = vec![0u32; self.block];
         for raw in bytes.chunks_exact(self.block * 4) {
-            if raw[..self.code_len].iter().any(|b| *b == 0x80) {
+            if raw[..self.code_len].contains(&0x80) {
                 return Err(bad("code component -128 (codes span -127..=127)"));
             }
             for (i, (w, c)) in block.iter_mut().zip(raw.chunks_exact(4)).enumerate() {
