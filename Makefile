@@ -75,33 +75,24 @@ fmt: $(VENV)/.deps  ## Format Rust and Python sources
 	$(PY) -m ruff check --fix python tests benches
 
 # aarch64 without rustup downloads: Debian's rustc-web (1.96, bookworm-security) with its arm64
-# standard library (multiarch), the cross C compiler for zstd's build script, and qemu to run
-# the HNSW kernel tests on emulated aarch64 (NEON).
-AARCH64_ENV := RUSTC=/usr/bin/rustc CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
-	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
-	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu"
+# standard library (multiarch) and the cross C compiler for zstd's build script.
+AARCH64_ENV := RUSTC=/usr/bin/rustc CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
 AARCH64_CARGO := $(AARCH64_ENV) /usr/bin/cargo
 
 .PHONY: aarch64-toolchain
 aarch64-toolchain:
-	@test -e /usr/lib/rustlib/aarch64-unknown-linux-gnu/lib && command -v qemu-aarch64 >/dev/null \
+	@test -e /usr/lib/rustlib/aarch64-unknown-linux-gnu/lib \
 		&& command -v aarch64-linux-gnu-gcc >/dev/null || { \
-		echo "installing Debian's rustc-web with the arm64 std, gcc-aarch64-linux-gnu, qemu-user"; \
+		echo "installing Debian's rustc-web with the arm64 std and gcc-aarch64-linux-gnu"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO dpkg --add-architecture arm64 && $$SUDO apt-get update -qq >/dev/null && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq rustc-web cargo-web \
-			libstd-rust-web-dev:arm64 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user \
-			>/dev/null; }
+			libstd-rust-web-dev:arm64 gcc-aarch64-linux-gnu >/dev/null; }
 
 .PHONY: check-aarch64
 check-aarch64: aarch64-toolchain  ## cargo check of the core for aarch64-unknown-linux-gnu
 	$(AARCH64_CARGO) check --target aarch64-unknown-linux-gnu -p ferromem-core \
 		--target-dir target/aarch64
-
-.PHONY: test-aarch64
-test-aarch64: aarch64-toolchain  ## the HNSW tests (NEON kernels) on aarch64 under qemu
-	$(AARCH64_CARGO) test --target aarch64-unknown-linux-gnu -p ferromem-core \
-		--target-dir target/aarch64 --lib hnsw
 
 .PHONY: bench
 bench: build-release  ## Side-by-side benchmarks vs the anchors (BENCH_ARGS=--quick for a short run)
