@@ -78,6 +78,26 @@ fmt: $(VENV)/.deps  ## Format Rust and Python sources
 	$(PY) -m ruff format python tests benches
 	$(PY) -m ruff check --fix python tests benches
 
+# aarch64 without rustup downloads: Debian's rustc-web (1.96, bookworm-security) with its arm64
+# standard library (multiarch) and the cross C compiler for zstd's build script.
+AARCH64_ENV := RUSTC=/usr/bin/rustc CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
+AARCH64_CARGO := $(AARCH64_ENV) /usr/bin/cargo
+
+.PHONY: aarch64-toolchain
+aarch64-toolchain:
+	@test -e /usr/lib/rustlib/aarch64-unknown-linux-gnu/lib \
+		&& command -v aarch64-linux-gnu-gcc >/dev/null || { \
+		echo "installing Debian's rustc-web with the arm64 std and gcc-aarch64-linux-gnu"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO dpkg --add-architecture arm64 && $$SUDO apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq rustc-web cargo-web \
+			libstd-rust-web-dev:arm64 gcc-aarch64-linux-gnu >/dev/null; }
+
+.PHONY: check-aarch64
+check-aarch64: aarch64-toolchain  ## cargo check of the core for aarch64-unknown-linux-gnu
+	$(AARCH64_CARGO) check --target aarch64-unknown-linux-gnu -p ferromem-core \
+		--target-dir target/aarch64
+
 .PHONY: bench
 bench: build-release  ## Side-by-side benchmarks vs the anchors (BENCH_ARGS=--quick for a short run)
 	$(PY) benches/run_all.py $(BENCH_ARGS)

@@ -64,8 +64,8 @@ def test_recall_against_brute_force(n: int, dim: int, metric: str, seed: int) ->
     assert got.shape == dists.shape == (20, k)
     assert got.dtype == np.uint64 and dists.dtype == np.float32
     assert np.all(np.diff(dists, axis=1) >= -1e-6)
-    # A hit is any id as near as the true k-th neighbour (ties count; vectors are stored as
-    # half floats, so distances within ~1e-3 relative may swap).
+    # A hit is any id as near as the true k-th neighbour (ties count; stored vectors are
+    # quantised, so distances within ~1e-3 relative may swap).
     dist = distances(data, queries, metric)
     kth = np.sort(dist, axis=1)[:, k - 1]
     tol = 2e-3 * (1.0 + np.abs(dist).max(axis=1))

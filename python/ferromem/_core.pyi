@@ -122,9 +122,11 @@ def hash_embed(texts: Iterable[str], dim: int = 1024) -> npt.NDArray[np.float32]
 class HnswIndex:
     """An HNSW index of uint64-keyed float32 vectors (see API.md).
 
-    Vectors are stored as half floats with a per-vector scale. While the stored vectors take
-    at most ``full_scan_bytes`` (default 4 MiB) searches are exact scans; ``0`` always uses the
-    graph.
+    The graph is built and walked on int8 codes and the candidates are re-ranked on half
+    floats (0.75x the bytes of float32 together). Each vector may belong to one group (a
+    session): ``search(..., group=...)`` returns only that group's vectors, exactly when the
+    group is small. While the stored vectors take at most ``full_scan_bytes`` (default 4 MiB)
+    searches are exact scans; ``0`` always uses the graph.
     """
 
     def __new__(
@@ -136,7 +138,13 @@ class HnswIndex:
         *,
         full_scan_bytes: int | None = None,
     ) -> HnswIndex: ...
-    def add(self, ids: npt.ArrayLike | Sequence[int], vectors: npt.ArrayLike) -> None: ...
+    def add(
+        self,
+        ids: npt.ArrayLike | Sequence[int],
+        vectors: npt.ArrayLike,
+        *,
+        groups: Sequence[str] | None = None,
+    ) -> None: ...
     def remove(self, ids: npt.ArrayLike | Sequence[int]) -> None: ...
     def search(
         self,
@@ -145,10 +153,19 @@ class HnswIndex:
         ef: int | None = None,
         *,
         allowed_ids: npt.ArrayLike | Sequence[int] | None = None,
+        group: str | None = None,
+        groups: Sequence[str] | None = None,
     ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]: ...
-    def save(self, path: str | PathLike[str]) -> None: ...
+    def group_len(self, group: str) -> int: ...
+    def get_vectors(self, ids: npt.ArrayLike | Sequence[int]) -> npt.NDArray[np.float32]: ...
+    def save(self, path: str | PathLike[str], *, meta: Buffer | None = None) -> None: ...
     @staticmethod
     def load(path: str | PathLike[str]) -> HnswIndex: ...
+    def to_bytes(self, *, meta: Buffer | None = None) -> bytes: ...
+    @staticmethod
+    def from_bytes(data: Buffer) -> HnswIndex: ...
+    @property
+    def meta(self) -> bytes: ...
     def ids(self) -> npt.NDArray[np.uint64]: ...
     def memory_usage_bytes(self) -> int: ...
     @property

@@ -17,8 +17,8 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::Io { path: path.to_path_buf(), source }
 }
 
-/// Wraps `body` in the envelope and writes it atomically to `path`.
-pub fn write_atomic(path: &Path, magic: &[u8; 8], version: u32, body: &[u8]) -> Result<()> {
+/// `body` wrapped in the envelope, in memory (for callers that keep snapshots elsewhere).
+pub fn wrap(magic: &[u8; 8], version: u32, body: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(HEADER_LEN + body.len() + FOOTER_LEN);
     bytes.extend_from_slice(magic);
     bytes.extend_from_slice(&version.to_le_bytes());
@@ -26,7 +26,12 @@ pub fn write_atomic(path: &Path, magic: &[u8; 8], version: u32, body: &[u8]) -> 
     bytes.extend_from_slice(body);
     let crc = crc32fast::hash(&bytes);
     bytes.extend_from_slice(&crc.to_le_bytes());
-    replace_file(path, &bytes)
+    bytes
+}
+
+/// Wraps `body` in the envelope and writes it atomically to `path`.
+pub fn write_atomic(path: &Path, magic: &[u8; 8], version: u32, body: &[u8]) -> Result<()> {
+    replace_file(path, &wrap(magic, version, body))
 }
 
 /// Writes `bytes` to `path` through a temp file, fsync and rename.
@@ -59,7 +64,14 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Reads `path`, checks magic, version, length and checksum, and returns the body.
 pub fn read_checked(path: &Path, magic: &[u8; 8], version: u32) -> Result<Vec<u8>> {
     let bytes = fs::read(path).map_err(io_err(path))?;
-    let corrupt = |reason: String| Error::CorruptFile { path: path.to_path_buf(), reason };
+    let body = unwrap(&bytes, magic, version).map_err(|e| at_path(e, path))?;
+    Ok(body.to_vec())
+}
+
+/// Checks the envelope of `bytes` held in memory (magic, version, length, checksum) and returns
+/// the body; damage is [`Error::CorruptData`] saying what is wrong.
+pub fn unwrap<'a>(bytes: &'a [u8], magic: &[u8; 8], version: u32) -> Result<&'a [u8]> {
+    let corrupt = |reason: String| Error::CorruptData(reason);
     if bytes.len() < HEADER_LEN + FOOTER_LEN {
         return Err(corrupt(format!("file is too short ({} bytes)", bytes.len())));
     }
@@ -87,7 +99,18 @@ pub fn read_checked(path: &Path, magic: &[u8; 8], version: u32) -> Result<Vec<u8
     if crc32fast::hash(&bytes[..split]) != stored {
         return Err(corrupt("checksum mismatch".to_string()));
     }
-    Ok(bytes[HEADER_LEN..split].to_vec())
+    Ok(&bytes[HEADER_LEN..split])
+}
+
+/// A decoding error re-reported as [`Error::CorruptFile`] naming `path`.
+pub fn at_path(e: Error, path: &Path) -> Error {
+    Error::CorruptFile {
+        path: path.to_path_buf(),
+        reason: match e {
+            Error::CorruptData(r) | Error::InvalidArgument(r) => r,
+            other => other.to_string(),
+        },
+    }
 }
 
 /// Reads `path` with [`read_checked`] and decodes its body with `decode`; a body that does not
@@ -99,13 +122,7 @@ pub fn load_checked<T>(
     decode: impl FnOnce(&[u8]) -> Result<T>,
 ) -> Result<T> {
     let body = read_checked(path, magic, version)?;
-    decode(&body).map_err(|e| Error::CorruptFile {
-        path: path.to_path_buf(),
-        reason: match e {
-            Error::CorruptData(r) | Error::InvalidArgument(r) => r,
-            other => other.to_string(),
-        },
-    })
+    decode(&body).map_err(|e| at_path(e, path))
 }
 
 /// Appends little-endian values to a byte buffer.

@@ -12,8 +12,9 @@ use numpy::{
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBytes, PyString};
 
-use crate::convert::type_name;
+use crate::convert::{as_strs, byte_arg, type_name};
 use crate::errors::{invalid, to_py};
 
 static AS_F32: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -109,6 +110,17 @@ fn id_vec(obj: &Bound<'_, PyAny>, arg: &str) -> PyResult<Vec<u64>> {
     Ok(out)
 }
 
+/// A sequence of `str` (not a single `str`), each item checked.
+fn str_list<'py>(obj: &Bound<'py, PyAny>, arg: &str) -> PyResult<Vec<Bound<'py, PyString>>> {
+    crate::convert::str_items(obj, arg).map_err(|e| {
+        if e.is_instance_of::<PyTypeError>(obj.py()) {
+            crate::errors::invalid_type(e.value(obj.py()).to_string())
+        } else {
+            e
+        }
+    })
+}
+
 /// Rows of a `(n, dim)` or `(dim,)` array, checked against the index dimension.
 fn rows_of(arr: &PyReadonlyArrayDyn<'_, f32>, dim: usize, arg: &str) -> PyResult<usize> {
     let shape = arr.shape();
@@ -168,14 +180,19 @@ impl PyHnswIndex {
     }
 
     /// Adds vectors under `ids`; an id already present is replaced (the last row wins within
-    /// one call). On invalid input nothing is added.
+    /// one call). `groups` gives each row's group (one str per row). On invalid input nothing
+    /// is added.
+    #[pyo3(signature = (ids, vectors, *, groups = None))]
     fn add(
         &self,
         py: Python<'_>,
         ids: &Bound<'_, PyAny>,
         vectors: &Bound<'_, PyAny>,
+        groups: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let ids = id_vec(ids, "ids")?;
+        let group_items = groups.map(|g| str_list(g, "groups")).transpose()?;
+        let group_names = group_items.as_deref().map(as_strs).transpose()?;
         let arr = f32_array(vectors, "vectors")?;
         let dim = read(&self.inner).dim();
         let rows = rows_of(&arr, dim, "vectors")?;
@@ -186,7 +203,8 @@ impl PyHnswIndex {
             )));
         }
         let data = arr.as_slice().map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
-        py.detach(|| write(&self.inner).add(&ids, data)).map_err(to_py)
+        py.detach(|| write(&self.inner).add_grouped(&ids, data, group_names.as_deref()))
+            .map_err(to_py)
     }
 
     /// Removes `ids`; if any is absent nothing is removed and `UnknownIdError` names it.
@@ -196,10 +214,11 @@ impl PyHnswIndex {
     }
 
     /// The `k` nearest neighbours of each query: `(ids, distances)`, both `(m, k)`, nearest
-    /// first. `allowed_ids` restricts results to those ids (rows with fewer matches are padded
-    /// with id `2**64 - 1` and distance `inf`).
-    #[pyo3(signature = (queries, k = 10, ef = None, *, allowed_ids = None))]
-    #[allow(clippy::type_complexity)]
+    /// first. `allowed_ids` restricts results to those ids, `group` to one group and `groups`
+    /// to a union of groups (rows with fewer matches are padded with id `2**64 - 1` and
+    /// distance `inf`).
+    #[pyo3(signature = (queries, k = 10, ef = None, *, allowed_ids = None, group = None, groups = None))]
+    #[allow(clippy::type_complexity, clippy::too_many_arguments)]
     fn search<'py>(
         &self,
         py: Python<'py>,
@@ -207,7 +226,20 @@ impl PyHnswIndex {
         k: i64,
         ef: Option<i64>,
         allowed_ids: Option<&Bound<'py, PyAny>>,
+        group: Option<&Bound<'py, PyAny>>,
+        groups: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<(Bound<'py, PyArray2<u64>>, Bound<'py, PyArray2<f32>>)> {
+        let scope_items = match (group, groups) {
+            (Some(_), Some(_)) => {
+                return Err(invalid("pass group or groups, not both"));
+            }
+            (Some(g), None) => Some(vec![g.cast::<PyString>().cloned().map_err(|_| {
+                crate::errors::invalid_type(format!("group must be str, not {}", type_name(g)))
+            })?]),
+            (None, Some(g)) => Some(str_list(g, "groups")?),
+            (None, None) => None,
+        };
+        let scope_names = scope_items.as_deref().map(as_strs).transpose()?;
         let k = usize::try_from(k).map_err(|_| invalid(format!("k must be >= 1, got {k}")))?;
         let ef = ef
             .map(|e| usize::try_from(e).map_err(|_| invalid(format!("ef must be >= 1, got {e}"))))
@@ -220,7 +252,8 @@ impl PyHnswIndex {
         let (ids, dists) = py
             .detach(|| {
                 let index = read(&self.inner);
-                let filter = allowed.as_ref().map(|a| index.filter(a));
+                let filter = (allowed.is_some() || scope_names.is_some())
+                    .then(|| index.scope(allowed.as_deref(), scope_names.as_deref()));
                 index.search(data, rows, k, ef, filter.as_ref())
             })
             .map_err(to_py)?;
@@ -231,9 +264,13 @@ impl PyHnswIndex {
         Ok((ids.into_pyarray(py), dists.into_pyarray(py)))
     }
 
-    /// Writes the index to `path` atomically (magic, version, CRC32).
-    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        py.detach(|| read(&self.inner).save(&path)).map_err(to_py)
+    /// Writes the index to `path` atomically (magic, version, CRC32), with `meta` (opaque
+    /// bytes, at most 1 MiB) stored inside; `meta` becomes the `meta` property.
+    #[pyo3(signature = (path, *, meta = None))]
+    fn save(&self, py: Python<'_>, path: PathBuf, meta: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let meta = meta.map(|m| byte_arg(m, "meta")).transpose()?;
+        let meta = meta.as_ref().map_or(&[][..], |m| m.as_slice());
+        py.detach(|| read(&self.inner).save(&path, meta)).map_err(to_py)
     }
 
     /// Loads an index written by `save`; a damaged file raises `CorruptFileError`.
@@ -241,6 +278,59 @@ impl PyHnswIndex {
     fn load(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
         let index = py.detach(|| HnswIndex::load(&path)).map_err(to_py)?;
         Ok(PyHnswIndex { inner: RwLock::new(index) })
+    }
+
+    /// The snapshot `save` would write, as bytes, with `meta` stored inside.
+    #[pyo3(signature = (*, meta = None))]
+    fn to_bytes<'py>(
+        &self,
+        py: Python<'py>,
+        meta: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let meta = meta.map(|m| byte_arg(m, "meta")).transpose()?;
+        let meta = meta.as_ref().map_or(&[][..], |m| m.as_slice());
+        let bytes = py.detach(|| read(&self.inner).to_bytes(meta)).map_err(to_py)?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// Loads an index from `to_bytes` output; damaged bytes raise `CorruptDataError`.
+    #[staticmethod]
+    fn from_bytes(py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let data = byte_arg(data, "data")?;
+        let bytes = data.as_slice();
+        let index = py.detach(|| HnswIndex::from_bytes(bytes)).map_err(to_py)?;
+        Ok(PyHnswIndex { inner: RwLock::new(index) })
+    }
+
+    /// The caller's bytes stored in the snapshot this index was loaded from or last written
+    /// to (`b""` when none).
+    #[getter]
+    fn meta<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &read(&self.inner).meta())
+    }
+
+    /// The stored vectors of `ids` as a float32 array `(len(ids), dim)` (de-quantised from the
+    /// half-float copy; L2-normalised under cosine). Unknown ids raise `UnknownIdError`.
+    fn get_vectors<'py>(
+        &self,
+        py: Python<'py>,
+        ids: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+        let ids = id_vec(ids, "ids")?;
+        let (data, dim) = py
+            .detach(|| {
+                let index = read(&self.inner);
+                index.get_vectors(&ids).map(|v| (v, index.dim()))
+            })
+            .map_err(to_py)?;
+        let arr = Array2::from_shape_vec((ids.len(), dim), data)
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        Ok(arr.into_pyarray(py))
+    }
+
+    /// Number of live vectors in group `group` (0 for an unknown group).
+    fn group_len(&self, group: &str) -> usize {
+        read(&self.inner).group_len(group)
     }
 
     /// The live ids, as a uint64 array.

@@ -5,10 +5,12 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::distance::prefetch;
+use super::groups;
+use super::quant::Query;
 use super::search::Cand;
 use super::storage::Visited;
 use super::{Entry, HnswIndex, NONE};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Batches smaller than this are linked on the calling thread.
 const PARALLEL_MIN: usize = 32;
@@ -22,7 +24,27 @@ impl HnswIndex {
     /// replaced; within one call the last row for an id wins. On any invalid input nothing
     /// changes.
     pub fn add(&mut self, ids: &[u64], vectors: &[f32]) -> Result<()> {
+        self.add_grouped(ids, vectors, None)
+    }
+
+    /// [`HnswIndex::add`] with one group name per row (`None`: the rows belong to no group).
+    pub fn add_grouped(
+        &mut self,
+        ids: &[u64],
+        vectors: &[f32],
+        groups: Option<&[&str]>,
+    ) -> Result<()> {
         self.validate(vectors, ids.len(), "vectors")?;
+        if let Some(g) = groups {
+            if g.len() != ids.len() {
+                return Err(Error::invalid(format!(
+                    "groups has {} entries but ids has {}",
+                    g.len(),
+                    ids.len()
+                )));
+            }
+            groups::check_names(g)?;
+        }
         let mut last: FxHashMap<u64, usize> = FxHashMap::default();
         for (row, id) in ids.iter().enumerate() {
             last.insert(*id, row);
@@ -45,6 +67,9 @@ impl HnswIndex {
             let level = self.draw_level();
             let slot =
                 self.claim_slot(ids[r], &vectors[r * self.dim..(r + 1) * self.dim], level)?;
+            if let Some(g) = groups {
+                self.groups.join(slot, g[r], self.ids.len());
+            }
             work.push((slot, r));
         }
         let this: &HnswIndex = self;
@@ -64,24 +89,24 @@ impl HnswIndex {
     /// Drops every slot (used when the last live vector was removed, so that no tombstone
     /// lingers as an entry point).
     fn reset(&mut self) {
-        self.vectors.clear();
-        self.scales.clear();
+        self.residuals.clear();
         self.levels.clear();
-        self.links0.clear();
+        self.nodes.clear();
         self.upper_at.clear();
         self.upper.clear();
         self.ids.clear();
         self.deleted.clear();
         self.slot_of.clear();
         self.free.clear();
+        self.groups.clear_members();
         *self.entry.get_mut().unwrap_or_else(|p| p.into_inner()) = Entry { node: NONE, level: 0 };
     }
 
     /// Links the claimed `slot` (holding `row`) into the graph. Safe to run concurrently for
     /// different slots.
     fn link(&self, slot: u32, row: &[f32]) {
-        let mut q = Vec::with_capacity(self.stride);
-        self.prepare(row, &mut q);
+        let mut q = Query::default();
+        self.query(row, &mut q);
         let level = self.levels[slot as usize] as usize;
         let mut guard = match self.entry.lock() {
             Ok(g) => g,
@@ -100,7 +125,7 @@ impl HnswIndex {
             drop(guard);
             None
         };
-        let mut cur = Cand { d: self.dist_q(&q, entry.node), s: entry.node };
+        let mut cur = Cand { d: self.dist_code(&q, entry.node), s: entry.node };
         let mut buf = Vec::with_capacity(self.m0);
         for l in (level + 1..=entry.level).rev() {
             self.greedy(&q, &mut cur, l, &mut buf);
@@ -191,7 +216,7 @@ impl HnswIndex {
             return true;
         }
         for &s in &nbs {
-            prefetch(self.vector(s).as_ptr(), self.stride * 2);
+            prefetch(self.code(s).as_ptr(), self.code_len);
         }
         let d_new = self.dist_nodes(nb, new);
         let mut cands: Vec<Cand> =

@@ -7,6 +7,8 @@ use std::collections::BinaryHeap;
 use rayon::prelude::*;
 
 use super::distance::prefetch;
+use super::filter::Filter;
+use super::quant::Query;
 use super::storage::Visited;
 use super::{HnswIndex, NONE};
 use crate::error::{Error, Result};
@@ -44,55 +46,17 @@ impl Ord for Cand {
     }
 }
 
-/// The set of slots a filtered search may return, built by [`HnswIndex::filter`].
-#[derive(Debug)]
-pub struct Filter {
-    bits: Vec<u64>,
-    slots: Vec<u32>,
-}
-
-impl Filter {
-    #[inline]
-    fn allows(&self, slot: u32) -> bool {
-        self.bits.get(slot as usize / 64).is_some_and(|w| w >> (slot % 64) & 1 == 1)
-    }
-    /// How many live vectors the filter allows.
-    pub fn len(&self) -> usize {
-        self.slots.len()
-    }
-    /// True when the filter allows nothing.
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
-}
-
 impl HnswIndex {
-    /// A filter allowing the live vectors among `ids` (unknown ids are ignored).
-    pub fn filter(&self, ids: &[u64]) -> Filter {
-        let mut bits = vec![0u64; self.slots().div_ceil(64)];
-        let mut slots = Vec::with_capacity(ids.len().min(self.len()));
-        for id in ids {
-            if let Some(&s) = self.slot_of.get(id) {
-                let w = &mut bits[s as usize / 64];
-                if *w >> (s % 64) & 1 == 0 {
-                    *w |= 1 << (s % 64);
-                    slots.push(s);
-                }
-            }
-        }
-        Filter { bits, slots }
-    }
-
     /// Moves `cur` downhill on `level` until no neighbour is nearer to `q`.
-    pub(super) fn greedy(&self, q: &[f32], cur: &mut Cand, level: usize, buf: &mut Vec<u32>) {
+    pub(super) fn greedy(&self, q: &Query, cur: &mut Cand, level: usize, buf: &mut Vec<u32>) {
         loop {
             let mut moved = false;
             self.neighbours(cur.s, level, buf);
             for &nb in buf.iter() {
-                prefetch(self.vector(nb).as_ptr(), self.stride * 2);
+                prefetch(self.code(nb).as_ptr(), self.code_len);
             }
             for &nb in buf.iter() {
-                let d = self.dist_q(q, nb);
+                let d = self.dist_code(q, nb);
                 if d < cur.d {
                     *cur = Cand { d, s: nb };
                     moved = true;
@@ -108,7 +72,7 @@ impl HnswIndex {
     /// Nodes that `accept` refuses still route the search but are never returned.
     pub(super) fn search_layer(
         &self,
-        q: &[f32],
+        q: &Query,
         entry: &[Cand],
         ef: usize,
         level: usize,
@@ -130,7 +94,7 @@ impl HnswIndex {
         }
         let mut nbs = Vec::with_capacity(self.m0);
         let mut fresh = Vec::with_capacity(self.m0);
-        let vbytes = (self.stride * 2).min(PREFETCH_BYTES);
+        let vbytes = (self.code_len + 8).min(PREFETCH_BYTES);
         while let Some(Reverse(c)) = cands.pop() {
             if best.len() >= ef && best.peek().is_some_and(|w| c.d > w.d) {
                 break;
@@ -145,19 +109,19 @@ impl HnswIndex {
             // Ask for every fresh vector at once: the misses then overlap instead of queueing
             // behind one distance computation each.
             for &nb in fresh.iter().take(PREFETCH_AHEAD) {
-                prefetch(self.vector(nb).as_ptr(), vbytes);
+                prefetch(self.code(nb).as_ptr(), vbytes);
             }
             for (i, &nb) in fresh.iter().enumerate() {
                 if let Some(&ahead) = fresh.get(i + PREFETCH_AHEAD) {
-                    prefetch(self.vector(ahead).as_ptr(), vbytes);
+                    prefetch(self.code(ahead).as_ptr(), vbytes);
                 }
-                let d = self.dist_q(q, nb);
+                let d = self.dist_code(q, nb);
                 let full = best.len() >= ef;
                 if !full || best.peek().is_some_and(|w| d < w.d) {
                     let cand = Cand { d, s: nb };
                     cands.push(Reverse(cand));
                     if level == 0 {
-                        prefetch(self.list(nb, 0).as_ptr(), 64);
+                        prefetch(self.list(nb, 0).as_ptr(), 4 * (1 + self.m0));
                     }
                     if accept(nb) {
                         best.push(cand);
@@ -172,19 +136,12 @@ impl HnswIndex {
     }
 
     /// The `k` nearest live vectors to one prepared query, nearest first.
-    fn knn(&self, q: &[f32], k: usize, ef: usize, filter: Option<&Filter>) -> Vec<Cand> {
-        if let Some(f) = filter {
-            let narrow =
-                f.len() < EXACT_MIN || (f.len() as f64) < EXACT_FRACTION * self.len() as f64;
-            if narrow {
-                return self.exact(q, k, f.slots.iter().copied());
-            }
+    fn knn(&self, q: &Query, k: usize, ef: usize, filter: Option<&Filter>) -> Vec<Cand> {
+        if let Some(slots) = filter.and_then(|f| f.exact_slots()) {
+            return self.exact(q, k, slots.iter().copied());
         }
-        if self.slots() * self.stride * 2 <= self.full_scan_bytes {
-            return match filter {
-                Some(f) => self.exact(q, k, f.slots.iter().copied()),
-                None => self.exact(q, k, 0..self.slots() as u32),
-            };
+        if self.full_scan() {
+            return self.exact(q, k, 0..self.slots() as u32);
         }
         let entry = match self.entry.lock() {
             Ok(e) => *e,
@@ -193,7 +150,7 @@ impl HnswIndex {
         if entry.node == NONE || self.is_empty() {
             return Vec::new();
         }
-        let mut cur = Cand { d: self.dist_q(q, entry.node), s: entry.node };
+        let mut cur = Cand { d: self.dist_code(q, entry.node), s: entry.node };
         let mut buf = Vec::with_capacity(self.m0);
         for level in (1..=entry.level).rev() {
             self.greedy(q, &mut cur, level, &mut buf);
@@ -202,26 +159,46 @@ impl HnswIndex {
         let deleted = &self.deleted;
         let found = match filter {
             Some(f) => self.search_layer(q, &[cur], ef.max(k), 0, &mut visited, &|s| {
-                !deleted[s as usize] && f.allows(s)
+                !deleted[s as usize] && f.allows(s, &self.groups)
             }),
             None => {
                 self.search_layer(q, &[cur], ef.max(k), 0, &mut visited, &|s| !deleted[s as usize])
             }
         };
         self.visited.give(visited);
-        let mut found = found;
+        self.rerank(q, found, k)
+    }
+
+    /// True when the index is small enough to be searched exactly.
+    pub(super) fn full_scan(&self) -> bool {
+        self.slots() * self.stride * 2 <= self.full_scan_bytes
+    }
+
+    /// The walk's candidates re-ranked on code plus residual, `k` nearest first.
+    fn rerank(&self, q: &Query, mut found: Vec<Cand>, k: usize) -> Vec<Cand> {
+        let bytes = (self.stride * 2).min(PREFETCH_BYTES);
+        for c in found.iter().take(PREFETCH_AHEAD) {
+            prefetch(self.residual(c.s).as_ptr(), bytes);
+        }
+        for i in 0..found.len() {
+            if let Some(ahead) = found.get(i + PREFETCH_AHEAD) {
+                prefetch(self.residual(ahead.s).as_ptr(), bytes);
+            }
+            found[i].d = self.dist_exact(q, found[i].s);
+        }
+        found.sort_unstable();
         found.truncate(k);
         found
     }
 
     /// Exact `k` nearest among `slots` (skipping tombstones).
-    fn exact(&self, q: &[f32], k: usize, slots: impl Iterator<Item = u32>) -> Vec<Cand> {
+    fn exact(&self, q: &Query, k: usize, slots: impl Iterator<Item = u32>) -> Vec<Cand> {
         let mut best: BinaryHeap<Cand> = BinaryHeap::with_capacity(k + 1);
         for s in slots {
             if self.deleted[s as usize] {
                 continue;
             }
-            let d = self.dist_q(q, s);
+            let d = self.dist_exact(q, s);
             if best.len() < k || best.peek().is_some_and(|w| d < w.d) {
                 best.push(Cand { d, s });
                 if best.len() > k {
@@ -272,8 +249,8 @@ impl HnswIndex {
         let mut ids = vec![u64::MAX; rows * k];
         let mut dists = vec![f32::INFINITY; rows * k];
         let run = |(row, (ids, dists)): (&[f32], (&mut [u64], &mut [f32]))| {
-            let mut q = Vec::with_capacity(self.stride);
-            self.prepare(row, &mut q);
+            let mut q = Query::default();
+            self.query(row, &mut q);
             for (i, c) in self.knn(&q, k, ef, filter).into_iter().enumerate() {
                 ids[i] = self.ids[c.s as usize];
                 dists[i] = c.d;
@@ -304,9 +281,9 @@ impl HnswIndex {
         self.check_search(queries, rows, k, None)?;
         let mut ids = vec![u64::MAX; rows * k];
         let mut dists = vec![f32::INFINITY; rows * k];
-        let mut q = Vec::with_capacity(self.stride);
+        let mut q = Query::default();
         for (r, row) in queries.chunks_exact(self.dim).enumerate() {
-            self.prepare(row, &mut q);
+            self.query(row, &mut q);
             for (i, c) in self.exact(&q, k, 0..self.slots() as u32).into_iter().enumerate() {
                 ids[r * k + i] = self.ids[c.s as usize];
                 dists[r * k + i] = c.d;

@@ -1,14 +1,46 @@
-//! Slot storage: neighbour lists as atomic words, per-node write locks, visited sets.
+//! Slot storage: node blocks (code, header, level-0 links), upper-level links, per-node write
+//! locks, visited sets.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Mutex;
 
-use super::distance::f32_to_f16;
-use super::{HnswIndex, NONE};
+use super::quant::{encode_i8, encode_residual};
+use super::{HnswIndex, Metric, NONE};
 use crate::error::{Error, Result};
 
 /// Bit 31 of a node's level-0 count word: the node's write lock.
-const LOCK: u32 = 1 << 31;
+pub(super) const LOCK: u32 = 1 << 31;
+/// Words in a cache line.
+pub(super) const LINE_WORDS: usize = 16;
+
+/// One cache line of node-block words; blocks are whole lines, so every code starts aligned.
+#[repr(C, align(64))]
+pub(super) struct Line(pub [AtomicU32; LINE_WORDS]);
+
+impl Line {
+    pub(super) fn zeroed() -> Self {
+        Line(std::array::from_fn(|_| AtomicU32::new(0)))
+    }
+}
+
+/// The words of `lines`, in order.
+#[inline(always)]
+pub(super) fn words(lines: &[Line]) -> &[AtomicU32] {
+    // SAFETY: `Line` is `repr(C)` around `[AtomicU32; LINE_WORDS]` (its alignment adds no
+    // padding, 64 bytes being 16 words), so the lines are that many words laid end to end.
+    unsafe {
+        std::slice::from_raw_parts(lines.as_ptr().cast::<AtomicU32>(), lines.len() * LINE_WORDS)
+    }
+}
+
+/// The bytes of a code, stored in `w` in native byte order (see [`HnswIndex::write_code`]).
+#[inline(always)]
+pub(super) fn bytes_of(w: &[AtomicU32]) -> &[i8] {
+    // SAFETY: the slice covers exactly the words' bytes. Code words are only written through
+    // `&mut HnswIndex` (while a slot is claimed), never while a shared borrow such as this one
+    // can exist, so reading them as plain bytes races with nothing.
+    unsafe { std::slice::from_raw_parts(w.as_ptr().cast::<i8>(), w.len() * 4) }
+}
 
 /// Holds a node's write lock until dropped.
 pub(super) struct NodeGuard<'a> {
@@ -22,12 +54,18 @@ impl Drop for NodeGuard<'_> {
 }
 
 impl HnswIndex {
+    /// Word offset of the level-0 count word in a node block.
+    #[inline(always)]
+    pub(super) fn links_at(&self) -> usize {
+        self.code_len / 4 + 2
+    }
+
     /// The neighbour list of `slot` on `level`: a count word, then the neighbours.
-    #[inline]
+    #[inline(always)]
     pub(super) fn list(&self, slot: u32, level: usize) -> &[AtomicU32] {
         if level == 0 {
-            let at = slot as usize * (1 + self.m0);
-            &self.links0[at..at + 1 + self.m0]
+            let at = slot as usize * self.block + self.links_at();
+            &self.words()[at..at + 1 + self.m0]
         } else {
             let at = self.upper_at[slot as usize] as usize + (level - 1) * (1 + self.m);
             &self.upper[at..at + 1 + self.m]
@@ -40,7 +78,7 @@ impl HnswIndex {
     pub(super) fn neighbours(&self, slot: u32, level: usize, out: &mut Vec<u32>) {
         out.clear();
         // A reused slot may sit lower than stale links from its previous life suggest.
-        if level > self.levels[slot as usize] as usize {
+        if level > 0 && level > self.levels[slot as usize] as usize {
             return;
         }
         let list = self.list(slot, level);
@@ -50,7 +88,7 @@ impl HnswIndex {
 
     /// Takes the write lock of `slot` (all its levels).
     pub(super) fn lock(&self, slot: u32) -> NodeGuard<'_> {
-        let word = &self.links0[slot as usize * (1 + self.m0)];
+        let word = &self.words()[slot as usize * self.block + self.links_at()];
         let mut spins = 0u32;
         loop {
             let cur = word.load(Ordering::Relaxed);
@@ -84,10 +122,9 @@ impl HnswIndex {
 
     /// Makes room for `n` more slots without over-allocating.
     pub(super) fn reserve_exact(&mut self, n: usize) {
-        self.vectors.reserve_exact(n * self.stride);
-        self.scales.reserve_exact(n);
+        self.nodes.reserve_exact(n * self.block / LINE_WORDS);
+        self.residuals.reserve_exact(n * self.stride);
         self.levels.reserve_exact(n);
-        self.links0.reserve_exact(n * (1 + self.m0));
         self.upper_at.reserve_exact(n);
         self.ids.reserve_exact(n);
         self.deleted.reserve_exact(n);
@@ -98,6 +135,15 @@ impl HnswIndex {
     /// Writes its vector, level and empty lists; the graph links come later.
     pub(super) fn claim_slot(&mut self, id: u64, row: &[f32], level: usize) -> Result<u32> {
         let entry = self.entry.get_mut().map(|e| e.node).unwrap_or(NONE);
+        let upper_at = if level > 0 {
+            let at = u32::try_from(self.upper.len())
+                .ok()
+                .filter(|a| (*a as usize) + level * (1 + self.m) < NONE as usize)
+                .ok_or_else(|| Error::invalid("the index is full (upper links)"))?;
+            Some(at)
+        } else {
+            None
+        };
         let reuse = self.free.iter().rposition(|s| *s != entry).map(|i| self.free.swap_remove(i));
         let slot = match reuse {
             Some(s) => s,
@@ -106,10 +152,9 @@ impl HnswIndex {
                     .ok()
                     .filter(|s| *s < NONE)
                     .ok_or_else(|| Error::invalid("the index is full (2^32 - 1 slots)"))?;
-                self.vectors.resize(self.vectors.len() + self.stride, 0);
-                self.scales.push(0.0);
+                self.nodes.extend((0..self.block / LINE_WORDS).map(|_| Line::zeroed()));
+                self.residuals.resize(self.residuals.len() + self.stride, 0);
                 self.levels.push(0);
-                self.links0.extend((0..1 + self.m0).map(|_| AtomicU32::new(0)));
                 self.upper_at.push(NONE);
                 self.ids.push(0);
                 self.deleted.push(false);
@@ -119,13 +164,10 @@ impl HnswIndex {
         let i = slot as usize;
         self.encode(row, i);
         self.levels[i] = level as u8;
-        *self.links0[i * (1 + self.m0)].get_mut() = 0;
+        let at = i * self.block + self.links_at();
+        self.words()[at].store(0, Ordering::Relaxed);
         self.upper_at[i] = NONE;
-        if level > 0 {
-            let at = u32::try_from(self.upper.len())
-                .ok()
-                .filter(|a| *a < NONE)
-                .ok_or_else(|| Error::invalid("the index is full (upper links)"))?;
+        if let Some(at) = upper_at {
             self.upper.extend((0..level * (1 + self.m)).map(|_| AtomicU32::new(0)));
             self.upper_at[i] = at;
         }
@@ -135,29 +177,35 @@ impl HnswIndex {
         Ok(slot)
     }
 
-    /// Stores `row` in slot `i` as half floats times a scale. Under cosine the row is
-    /// normalised and the scale is 1 (unit components lose nothing to the half-float range,
-    /// and distances then skip the scale's cache miss); otherwise the halves span [-1, 1].
+    /// Stores `row` in slot `i`: its int8 code with header, and its residual. Under cosine the
+    /// row is normalised first.
     fn encode(&mut self, row: &[f32], i: usize) {
-        if self.metric == super::Metric::Cosine {
-            let norm = row.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>().sqrt();
-            self.write_halves(row, i, norm as f32);
-            self.scales[i] = 1.0;
-        } else {
-            let max = row.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-            let scale = if max > 0.0 { max } else { 1.0 };
-            self.write_halves(row, i, scale);
-            self.scales[i] = scale;
+        let mut x = row.to_vec();
+        if self.metric == Metric::Cosine {
+            let norm = row.iter().map(|v| f64::from(*v) * f64::from(*v)).sum::<f64>().sqrt();
+            let inv = (1.0 / norm) as f32;
+            x.iter_mut().for_each(|v| *v *= inv);
         }
+        let mut code = vec![0i8; self.code_len];
+        let head = encode_i8(&x, &mut code);
+        let res = &mut self.residuals[i * self.stride..(i + 1) * self.stride];
+        encode_residual(&x, &code, head, res);
+        self.write_code(i as u32, &code, head.scale, head.norm2);
     }
 
-    fn write_halves(&mut self, row: &[f32], i: usize, divisor: f32) {
-        let out = &mut self.vectors[i * self.stride..(i + 1) * self.stride];
-        let inv = 1.0 / divisor;
-        for (o, x) in out.iter_mut().zip(row) {
-            *o = f32_to_f16(x * inv);
+    /// Writes a code and its header into the block of `slot`. The code's bytes go into words in
+    /// native byte order, so that [`super::storage::bytes_of`] reads them back in order.
+    pub(super) fn write_code(&mut self, slot: u32, code: &[i8], scale: f32, norm2: f32) {
+        let at = slot as usize * self.block;
+        let w = &self.words()[at..at + self.code_len / 4 + 2];
+        for (cell, c) in w.iter().zip(code.chunks_exact(4)) {
+            cell.store(
+                u32::from_ne_bytes([c[0] as u8, c[1] as u8, c[2] as u8, c[3] as u8]),
+                Ordering::Relaxed,
+            );
         }
-        out[row.len()..].fill(0);
+        w[self.code_len / 4].store(scale.to_bits(), Ordering::Relaxed);
+        w[self.code_len / 4 + 1].store(norm2.to_bits(), Ordering::Relaxed);
     }
 
     /// Draws a level from the exponential distribution with rate `ln(M)`.

@@ -22,7 +22,7 @@ impl Rng {
 }
 
 /// Gaussian clusters around `n / 50 + 1` centres, as in BENCHMARKS.md.
-fn clustered(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+pub(super) fn clustered(n: usize, dim: usize, seed: u64) -> Vec<f32> {
     let mut rng = Rng(seed);
     let centres: Vec<f32> = (0..(n / 50 + 1) * dim).map(|_| rng.gauss()).collect();
     let mut out = Vec::with_capacity(n * dim);
@@ -36,7 +36,7 @@ fn clustered(n: usize, dim: usize, seed: u64) -> Vec<f32> {
 }
 
 /// Queries from the same distribution as `clustered(n, dim, seed)`: its rows, jittered.
-fn near(data: &[f32], dim: usize, rows: usize, seed: u64) -> Vec<f32> {
+pub(super) fn near(data: &[f32], dim: usize, rows: usize, seed: u64) -> Vec<f32> {
     let mut rng = Rng(seed);
     let n = data.len() / dim;
     (0..rows)
@@ -254,7 +254,7 @@ fn save_load_round_trips_and_damage_is_refused() {
     let dir = std::env::temp_dir().join(format!("ferromem-hnsw-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("index.fmh");
-    index.save(&path).unwrap();
+    index.save(&path, b"").unwrap();
     let loaded = HnswIndex::load(&path).unwrap().graph_only();
     assert_eq!(loaded.len(), index.len());
     assert_eq!(loaded.ids(), index.ids());
