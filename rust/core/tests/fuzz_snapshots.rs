@@ -66,7 +66,7 @@ fn hnsw_snapshot(metric: Metric) -> Vec<u8> {
     index.add(&ids, &vectors).expect("add");
     index.remove(&[3, 6, 9]).expect("remove");
     let path = fresh_path("hnsw");
-    index.save(&path).expect("save");
+    index.save(&path, b"").expect("save");
     std::fs::read(&path).expect("read")
 }
 
@@ -127,7 +127,7 @@ fn use_hnsw_index(mut index: HnswIndex, path: &Path) {
     let _ = index.add(&[7, 1_000, 1_001], &fresh);
     let _ = index.remove(&ids[..ids.len().min(4)]);
     let _ = index.search(&q, 2, 1, None, None);
-    index.save(path).expect("a loaded index saves");
+    index.save(path, b"").expect("a loaded index saves");
     HnswIndex::load(path).expect("and loads again");
 }
 
