@@ -17,10 +17,12 @@ from .errors import (
     InvalidArgumentError,
     InvalidTypeError,
     MemoryLimitError,
+    ModelNotFoundError,
     StorageError,
     SummarizerError,
     UnknownIdError,
 )
+from .local_embedders import LocalEmbedder, StaticEmbedder
 from .memories.buffer import BufferMemory
 from .memories.compressed import CompressedMemory
 from .memories.dict_memory import DictMemory
@@ -48,12 +50,15 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidTypeError",
     "JSONFileMemory",
+    "LocalEmbedder",
     "MemoryBackend",
     "MemoryLimitError",
     "Message",
+    "ModelNotFoundError",
     "PersistentMemory",
     "RedisMemory",
     "SQLiteMemory",
+    "StaticEmbedder",
     "StorageError",
     "SummarizerError",
     "SummaryMemory",

@@ -13,6 +13,8 @@ __all__ = [
     "HnswIndex",
     "ImportanceScorer",
     "KeywordIndex",
+    "SentenceEncoder",
+    "StaticModel",
     "__version__",
     "compress",
     "count_tokens",
@@ -214,3 +216,37 @@ class KeywordIndex:
     def b(self) -> float: ...
     @property
     def topics(self) -> dict[str, list[str]]: ...
+
+@final
+class SentenceEncoder:
+    """A sentence-transformers model directory run in Rust (see ``LocalEmbedder``)."""
+
+    def __new__(cls, path: str | PathLike[str]) -> SentenceEncoder: ...
+    @property
+    def dimension(self) -> int: ...
+    @property
+    def max_seq_length(self) -> int: ...
+    @property
+    def fingerprint(self) -> int: ...
+    def embed(self, texts: Iterable[str]) -> npt.NDArray[np.float32]: ...
+    def token_vectors(self) -> npt.NDArray[np.float32]: ...
+
+@final
+class StaticModel:
+    """Static token vectors and their tokenizer (see ``StaticEmbedder``)."""
+
+    def __new__(
+        cls,
+        tokenizer_path: str | PathLike[str],
+        vectors: npt.NDArray[np.float32],
+        *,
+        source: int = 0,
+    ) -> StaticModel: ...
+    @staticmethod
+    def load(path: str | PathLike[str]) -> StaticModel: ...
+    def save(self, path: str | PathLike[str]) -> None: ...
+    @property
+    def dimension(self) -> int: ...
+    @property
+    def source(self) -> int: ...
+    def embed(self, texts: Iterable[str]) -> npt.NDArray[np.float32]: ...

@@ -14,6 +14,7 @@ from .._core import HnswIndex, KeywordIndex
 from ..base import TokenCounter
 from ..embedders import Embedder, HashingEmbedder, embed_checked
 from ..errors import InvalidArgumentError, InvalidTypeError
+from ..fusion import fuse
 from ..message import DEFAULT_SESSION, Hit, Message
 from .dict_memory import check_positive_int
 from .in_memory import InMemoryBackend
@@ -249,33 +250,30 @@ class VectorMemory(InMemoryBackend):
         if self._keywords is None:
             ranked = self._vector_ranking(query, allowed, n)
             return [Hit(self._by_key[key], score) for key, score in ranked]
-        # Hybrid: each ranking's scores, scaled to its best hit, are mixed with weights
-        # keyword_weight : 1 - keyword_weight; then each hit lends neighbour_weight of its
-        # score to the turns just before and after it in its session, because in a dialogue
-        # the turn that answers is so often next to the one that matches the words.
+        # Hybrid: ferromem.fusion.fuse mixes the two rankings and lets each hit lend a share
+        # to the turns just before and after it in its session.
         depth = max(4 * n, 50)
         allowed_set = None if allowed is None else set(allowed.tolist())
         by_key = self._by_key
-        fused: dict[int, float] = {}
-        for weight, ranking in (
-            (self.keyword_weight, self._keyword_ranking(query, sessions, allowed, depth)),
-            (1.0 - self.keyword_weight, self._vector_ranking(query, allowed, depth)),
-        ):
-            if not ranking or ranking[0][1] <= 0 or weight <= 0:
-                continue
-            scale = weight / ranking[0][1]
-            for key, score in ranking:
-                x = score * scale
-                fused[key] = fused.get(key, 0.0) + x
-                sid = by_key[key].session_id
-                for near in (key - 1, key + 1):
-                    m = by_key.get(near)
-                    if m is None or m.session_id != sid:
-                        continue
-                    if allowed_set is not None and near not in allowed_set:
-                        continue
-                    fused[near] = fused.get(near, 0.0) + self.neighbour_weight * x
-        best = sorted(fused.items(), key=lambda ks: (-ks[1], -ks[0]))[:n]
+
+        def neighbours(key: int) -> list[int]:
+            sid = by_key[key].session_id
+            return [
+                near
+                for near in (key - 1, key + 1)
+                if (m := by_key.get(near)) is not None
+                and m.session_id == sid
+                and (allowed_set is None or near in allowed_set)
+            ]
+
+        best = fuse(
+            self._keyword_ranking(query, sessions, allowed, depth),
+            self._vector_ranking(query, allowed, depth),
+            neighbours=neighbours,
+            keyword_weight=self.keyword_weight,
+            neighbour_weight=self.neighbour_weight,
+            limit=n,
+        )
         return [Hit(by_key[key], score) for key, score in best]
 
     # ----------------------------------------------------------------- stats

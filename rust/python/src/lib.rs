@@ -12,6 +12,7 @@ mod errors;
 mod hnsw;
 mod importance;
 mod keyword;
+mod sentence;
 mod summary;
 mod tokens;
 
@@ -26,5 +27,6 @@ fn ferromem_core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     summary::register(m)?;
     compress::register(m)?;
     keyword::register(m)?;
+    sentence::register(m)?;
     Ok(())
 }
