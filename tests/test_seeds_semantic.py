@@ -39,19 +39,16 @@ QUERIES = {
 }
 
 
-@pytest.mark.parametrize("hybrid", [False, True])
-def test_phidata_vector_memory_finds_the_paraphrased_fact(
-    embedder: LocalEmbedder, hybrid: bool
-) -> None:
-    memory = VectorMemory(embedder=embedder, hybrid=hybrid)
+def test_phidata_vector_memory_finds_the_paraphrased_fact(embedder: LocalEmbedder) -> None:
+    memory = VectorMemory(embedder=embedder)
     for fact in FACTS:
         memory.add_message("user", f"Remember this about me: {fact}")
     for query, want in QUERIES.items():
         hits = memory.search(query, limit=1)
         assert hits and FACTS[want] in hits[0].message.content, (query, hits)
-    # "What hobbies have I mentioned?": the hobbies (hiking, guitar) come before the rest.
-    top = [h.message.content for h in memory.search("What hobbies have I mentioned?", limit=2)]
-    assert {FACTS[0] in t or FACTS[1] in t for t in top} == {True}, top
+    # "What hobbies have I mentioned?": a hobby (hiking or guitar) comes first.
+    top = memory.search("What hobbies have I mentioned?", limit=1)[0].message.content
+    assert FACTS[0] in top or FACTS[1] in top, top
 
 
 def test_niflheim_context_aware_retrieval(embedder: LocalEmbedder) -> None:
@@ -68,6 +65,7 @@ def test_niflheim_context_aware_retrieval(embedder: LocalEmbedder) -> None:
     ]:
         memory.add_message("user", text)
     hits = memory.search("How do I append items?", limit=2)
-    assert "Python lists" in hits[0].message.content or "list" in hits[1].message.content, hits
-    assert any("Python lists" in h.message.content for h in hits)
-    assert not any("HashingEmbedder" in repr(memory.embedder) for _ in [0])
+    assert {h.message.content for h in hits} == {
+        "I need help with Python lists",
+        "Sure, what would you like to do with your list?",
+    }, hits

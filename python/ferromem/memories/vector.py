@@ -24,6 +24,8 @@ __all__ = ["VectorMemory"]
 #: Shares of the previous and next turn's BM25 score that the keyword engine adds to a turn
 #: (IndexedMemory's defaults).
 KEYWORD_NEIGHBOURS = (0.3, 0.1)
+#: BM25's length normalisation, as IndexedMemory (which also indexes each turn's role).
+KEYWORD_B = 0.3
 
 
 class VectorMemory(InMemoryBackend):
@@ -107,7 +109,7 @@ class VectorMemory(InMemoryBackend):
         self._index: HnswIndex | None = None
         if dimension is not None:
             self._index = HnswIndex(dimension, metric, M, ef_construction)
-        self._keywords = KeywordIndex() if self.hybrid else None
+        self._keywords = KeywordIndex(b=KEYWORD_B) if self.hybrid else None
         self._key_of: dict[str, int] = {}
         self._by_key: dict[int, Message] = {}
         self._vectored: set[int] = set()
@@ -133,7 +135,9 @@ class VectorMemory(InMemoryBackend):
             indexed = keys.tolist()
         if self._keywords is not None:
             self._keywords.add(
-                keys, [m.content for m in messages], groups=[m.session_id for m in messages]
+                keys,
+                [f"{m.role} {m.content}" for m in messages],
+                groups=[m.session_id for m in messages],
             )
         self._next_key += len(messages)
         self._vectored.update(indexed)

@@ -154,7 +154,7 @@ fn every_damaged_file_is_named() {
         ("tokenizer.json", b"{\"version\": ", "tokenizer"),
         ("modules.json", b"[{\"type\": \"sentence_transformers.models.Dense\"}]", "not supported"),
         ("1_Pooling/config.json", b"{}", "no pooling mode"),
-        ("model.safetensors", b"\x08\x00\x00\x00\x00\x00\x00\x00{}", "missing"),
+        ("model.safetensors", b"\x02\x00\x00\x00\x00\x00\x00\x00{}", "missing"),
         ("model.safetensors", b"\xff\xff\xff\xff\xff\xff\xff\xff", "safetensors"),
     ];
     for (i, (file, bytes, reason)) in cases.iter().enumerate() {
