@@ -113,15 +113,16 @@ class StaticEmbedder:
         fingerprint = _fingerprint(resolved.path)
         folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         self.path = folder / f"{resolved.label}-{fingerprint:08x}-d{dimension}.static"
-        self._model = self._cached(fingerprint)
-        if self._model is None:
+        cached = self._cached(fingerprint)
+        if cached is None:
             encoder = local if local is not None else LocalEmbedder(resolved.path)
             vectors = distill(encoder._encoder.token_vectors(), dimension)
             tokenizer = resolved.path / "tokenizer.json"
-            self._model = _core.StaticModel(str(tokenizer), vectors, source=fingerprint)
+            cached = _core.StaticModel(str(tokenizer), vectors, source=fingerprint)
             folder.mkdir(parents=True, exist_ok=True)
-            self._model.save(str(self.path))
-        self.dimension: int = self._model.dimension
+            cached.save(str(self.path))
+        self._model: _core.StaticModel = cached
+        self.dimension: int = cached.dimension
         self.name: str = name if name is not None else f"static:{resolved.label}-d{dimension}"
 
     def _cached(self, fingerprint: int) -> _core.StaticModel | None:

@@ -119,11 +119,11 @@ def resolve_model(model: str | os.PathLike[str] | None) -> ResolvedModel:
     if "/" not in model_id:
         model_id = f"sentence-transformers/{model_id}"
     label = model_id.rsplit("/", 1)[-1]
-    tried = []
+    tried: list[str] = []
     for source, find in (("cache", _from_cache), ("hub", _from_hub), ("package", _from_package)):
-        path, why = find(model_id)
-        if path is not None:
-            return ResolvedModel(path, label, source)
+        found, why = find(model_id)
+        if found is not None:
+            return ResolvedModel(found, label, source)
         tried.append(f"  - {source}: {why}")
     raise ModelNotFoundError(
         f"no local copy of the model {model_id!r}. Tried, in order:\n"

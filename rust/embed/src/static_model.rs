@@ -37,7 +37,7 @@ impl StaticModel {
         dim: usize,
         source: u32,
     ) -> Result<Self> {
-        if dim == 0 || vectors.len() % dim != 0 {
+        if dim == 0 || !vectors.len().is_multiple_of(dim) {
             return Err(Error::invalid(format!(
                 "vectors ({} values) do not form rows of dimension {dim}",
                 vectors.len()
