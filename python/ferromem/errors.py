@@ -12,6 +12,7 @@ __all__ = [
     "InvalidArgumentError",
     "InvalidTypeError",
     "MemoryLimitError",
+    "ModelNotFoundError",
     "StorageError",
     "SummarizerError",
     "UnknownIdError",
@@ -68,3 +69,7 @@ class SummarizerError(FerromemError):
 
 class MemoryLimitError(FerromemError):
     """A memory cannot stay within its configured size limit."""
+
+
+class ModelNotFoundError(FerromemError, LookupError):
+    """No copy of a local model was found; the message lists every place looked at."""

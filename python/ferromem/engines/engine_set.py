@@ -18,7 +18,7 @@ from ..errors import InvalidArgumentError
 from ..message import Message
 from ..stores.base import Partition, Store, Vectors, WriteResult
 from .base import Engine, Ranking
-from .hybrid import fuse
+from ..fusion import fuse
 from .keyword import KeywordEngine
 from .vector import VectorEngine
 
@@ -301,7 +301,7 @@ class EngineSet:
                 self.vector.search(query, sessions, depth),
                 keyword_weight=self.keyword_weight,
                 neighbour_weight=self.neighbour_weight,
-                neighbours=neighbours,
+                neighbours=lambda key: [n for n in neighbours(key) if n is not None],
                 limit=k,
             )
         if self.vector is not None and self.keyword is None:

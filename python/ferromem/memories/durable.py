@@ -36,7 +36,7 @@ def durable_engines(
         return engines
     vector = VectorEngine(embedder, similarity_threshold=similarity_threshold)
     keyword = (
-        KeywordEngine(index_roles=False, b=0.75, neighbour_weights=KEYWORD_NEIGHBOURS)
+        KeywordEngine(neighbour_weights=KEYWORD_NEIGHBOURS)
         if hybrid
         else None
     )

@@ -31,7 +31,7 @@ class VectorMemory(InMemoryBackend):
     given (an explicit ``limit`` is honoured).
 
     With ``hybrid=True`` the vector ranking is fused with a neighbour-aware BM25 ranking from the
-    keyword engine (see :func:`ferromem.engines.hybrid.fuse`); the score is the fused score.
+    keyword engine (see :func:`ferromem.fusion.fuse`); the score is the fused score.
 
     Session scoping is exact: a search is filtered to the session's vectors inside the index
     (exact search when the session is a small part of the index). Texts that embed to the zero
@@ -65,7 +65,7 @@ class VectorMemory(InMemoryBackend):
             similarity_threshold=similarity_threshold,
         )
         keyword = (
-            KeywordEngine(index_roles=False, b=0.75, neighbour_weights=KEYWORD_NEIGHBOURS)
+            KeywordEngine(neighbour_weights=KEYWORD_NEIGHBOURS)
             if hybrid
             else None
         )

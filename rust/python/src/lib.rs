@@ -13,6 +13,7 @@ mod hnsw;
 mod importance;
 mod keyword;
 mod rows;
+mod sentence;
 mod summary;
 mod tokens;
 
@@ -28,5 +29,6 @@ fn ferromem_core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     compress::register(m)?;
     keyword::register(m)?;
     rows::register(m)?;
+    sentence::register(m)?;
     Ok(())
 }
