@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..fusion import fuse
 from ..message import Message
 from ..stores.base import Partition, Store, Vectors, WriteResult
 from .base import Engine, Ranking
-from ..fusion import fuse
 from .keyword import KeywordEngine
 from .vector import VectorEngine
 

@@ -19,7 +19,6 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import FerromemError
@@ -43,15 +42,9 @@ def _digest(engine: KeywordEngine | VectorEngine, store_id: str) -> str:
 class SnapshotDir:
     """The snapshots of one store's engines (see the module docs)."""
 
-    def __init__(
-        self,
-        directory: Path,
-        store_id: str,
-        sessions_of: Callable[[list[int]], dict[int, str]],
-    ) -> None:
+    def __init__(self, directory: Path, store_id: str) -> None:
         self.directory = directory
         self.store_id = store_id
-        self._sessions_of = sessions_of
 
     def _files(self) -> list[tuple[str, str, tuple[int, int], Path]]:
         try:
@@ -126,11 +119,7 @@ class SnapshotDir:
         try:
             for engine in engines.engines:
                 path = choice[engine.name][1]
-                if isinstance(engine, VectorEngine):
-                    engine.load(path, self._sessions_of)
-                else:
-                    assert isinstance(engine, KeywordEngine)
-                    engine.load(path)
+                engine.load(path)
         except (FerromemError, OSError) as e:
             _log.warning("ferromem: index snapshot skipped, rebuilding from the store: %s", e)
             for engine in engines.engines:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,9 +100,6 @@ class VectorEngine(Engine):
         self.index: HnswIndex | None = None
         if dimension is not None:
             self.index = HnswIndex(dimension, metric, M, ef_construction)
-        # Sessions' keys, to scope a search inside the index.
-        self._groups: dict[str, set[int]] = {}
-        self._group_of: dict[int, str] = {}
 
     @property
     def embedder_name(self) -> str:
@@ -140,32 +137,24 @@ class VectorEngine(Engine):
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         index = self._ensure_index(int(vectors.shape[1]))
         arr = np.asarray(keys, dtype=np.uint64)
+        groups = [m.session_id for m in messages]
         if self.metric == "cosine":
             has_direction = np.any(vectors != 0.0, axis=1)
             if not has_direction.all():
                 arr, vectors = arr[has_direction], vectors[has_direction]
-                messages = [m for m, keep in zip(messages, has_direction, strict=True) if keep]
+                groups = [g for g, keep in zip(groups, has_direction.tolist(), strict=True) if keep]
         if len(arr):
-            index.add(arr, vectors)
-        for key, m in zip(arr.tolist(), messages, strict=True):
-            self._groups.setdefault(m.session_id, set()).add(key)
-            self._group_of[key] = m.session_id
+            index.add(arr, vectors, groups=groups)
 
     def remove(self, keys: Sequence[int]) -> None:
-        present = [k for k in keys if k in self._group_of]
-        if not present or self.index is None:
+        index = self.index
+        if index is None:
             return
-        self.index.remove(np.asarray(present, dtype=np.uint64))
-        for key in present:
-            sid = self._group_of.pop(key)
-            group = self._groups[sid]
-            group.discard(key)
-            if not group:
-                del self._groups[sid]
+        present = [k for k in keys if k in index]
+        if present:
+            index.remove(np.asarray(present, dtype=np.uint64))
 
     def clear(self) -> None:
-        self._groups.clear()
-        self._group_of.clear()
         if self.dimension is not None:
             self.index = HnswIndex(self.dimension, self.metric, self.M, self.ef_construction)
 
@@ -174,48 +163,35 @@ class VectorEngine(Engine):
         if self.index is not None:
             self.index.save(path)
 
-    def load(self, path: Path, sessions_of: Callable[[list[int]], dict[int, str]]) -> None:
-        """Replaces the index with the one saved at ``path``; ``sessions_of`` gives the
-        session of each key (for scoping). A damaged file raises and changes nothing."""
+    def load(self, path: Path) -> None:
+        """Replaces the index (with its sessions) with the one saved at ``path``; a damaged file
+        raises and changes nothing."""
         index = HnswIndex.load(path)
         if index.metric != self.metric or (
             self.dimension is not None and index.dim != self.dimension
         ):
             raise InvalidArgumentError(f"{path}: the snapshot's metric or dimension differ")
-        keys = index.ids().tolist()
-        where = sessions_of(keys)
-        orphans = [k for k in keys if k not in where]  # removed from the store since
-        if orphans:
-            index.remove(np.asarray(orphans, dtype=np.uint64))
-        groups: dict[str, set[int]] = {}
-        for key in keys:
-            sid = where.get(key)
-            if sid is not None:
-                groups.setdefault(sid, set()).add(key)
         self.index = index
         self.dimension = index.dim
-        self._groups = groups
-        self._group_of = {k: sid for sid, ks in groups.items() for k in ks}
 
     def __contains__(self, key: int) -> bool:
-        return key in self._group_of
+        return self.index is not None and key in self.index
 
     def session_of(self, key: int) -> str | None:
         """The session of an indexed key."""
-        return self._group_of.get(key)
+        return self.index.group_of(key) if self.index is not None else None
 
     def __len__(self) -> int:
-        return len(self._group_of)
+        return len(self.index) if self.index is not None else 0
 
     def memory_bytes(self) -> int:
         return int(self.index.memory_usage_bytes()) if self.index is not None else 0
 
     def stored_vectors(self, keys: Sequence[int]) -> npt.NDArray[np.float32] | None:
         """The index's vectors of these keys (for a store that keeps none), or None."""
-        getter = getattr(self.index, "get_vectors", None)
-        if getter is None or not len(keys):
+        if self.index is None or not len(keys):
             return None
-        vectors: npt.NDArray[np.float32] = getter(np.asarray(keys, dtype=np.uint64))
+        vectors: npt.NDArray[np.float32] = self.index.get_vectors(np.asarray(keys, dtype=np.uint64))
         return vectors
 
     # ------------------------------------------------------------------ search
@@ -225,25 +201,23 @@ class VectorEngine(Engine):
     def search_vector(
         self, vector: npt.NDArray[np.float32], sessions: Sequence[str] | None, k: int
     ) -> Ranking:
-        """The best ``k`` keys for a query vector within ``sessions`` (None: every session)."""
+        """The best ``k`` keys for a query vector within ``sessions`` (None: every session):
+        the sessions are groups of the index, searched exactly when they are small."""
         index = self.index
         if index is None or not len(index) or k <= 0:
             return []
         if self.metric == "cosine" and not np.any(vector):
             return []
-        allowed = None
-        reachable = len(index)
-        if sessions is not None:
-            keys = [key for sid in sessions for key in self._groups.get(sid, ())]
-            if len(keys) < len(self._group_of):
-                allowed = np.fromiter(keys, dtype=np.uint64, count=len(keys))
-                reachable = len(keys)
+        if sessions is None:
+            reachable = len(index)
+            scope: dict[str, Any] = {}
+        else:
+            reachable = sum(index.group_len(s) for s in sessions)
+            scope = {"group": sessions[0]} if len(sessions) == 1 else {"groups": list(sessions)}
         k = min(k, reachable)
         if k <= 0:
             return []
-        found, dists = index.search(
-            vector.reshape(1, -1), k, max(self.ef_search, k), allowed_ids=allowed
-        )
+        found, dists = index.search(vector.reshape(1, -1), k, max(self.ef_search, k), **scope)
         out: Ranking = []
         for key, d in zip(found[0].tolist(), dists[0].tolist(), strict=True):
             if key == _NO_ID:

@@ -35,11 +35,7 @@ def durable_engines(
         _fresh(engines)
         return engines
     vector = VectorEngine(embedder, similarity_threshold=similarity_threshold)
-    keyword = (
-        KeywordEngine(neighbour_weights=KEYWORD_NEIGHBOURS)
-        if hybrid
-        else None
-    )
+    keyword = KeywordEngine(neighbour_weights=KEYWORD_NEIGHBOURS) if hybrid else None
     engines = EngineSet(
         store,
         keyword=keyword,

@@ -135,22 +135,16 @@ class SaveLoad:
             memory._restore_extra_state(state)
             names = header.get("engines") or []
             if kept_keys and names and names == [e.name for e in memory._engines.engines]:
-                memory._load_engines(p, sections, pairs)
+                memory._load_engines(p, sections)
         return memory
 
-    def _load_engines(
-        self, path: Path, sections: dict[str, bytes], pairs: list[tuple[int, Message]]
-    ) -> None:
-        sessions = {key: m.session_id for key, m in pairs}
+    def _load_engines(self, path: Path, sections: dict[str, bytes]) -> None:
         engines = self._engines
         for engine in engines.engines:
             tmp = path.with_name(f".{path.name}.tmp-load-{engine.name}-{os.getpid()}")
             try:
                 tmp.write_bytes(sections[f"engine:{engine.name}"])
-                if isinstance(engine, VectorEngine):
-                    engine.load(tmp, lambda keys: {k: sessions[k] for k in keys if k in sessions})
-                else:
-                    engine.load(tmp)
+                engine.load(tmp)
             except (FerromemError, OSError, KeyError):
                 for e in engines.engines:
                     e.clear()

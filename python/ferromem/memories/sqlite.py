@@ -146,9 +146,7 @@ class SQLiteMemory(MemoryBackend):
         self._evicted = 0
         self._snapshots: SnapshotDir | None = None
         if persist_indexes and self.db_path != ":memory:" and not store.codec.encrypted:
-            self._snapshots = SnapshotDir(
-                Path(self.db_path + ".ferromem"), store.store_id.hex(), store.sessions_of
-            )
+            self._snapshots = SnapshotDir(Path(self.db_path + ".ferromem"), store.store_id.hex())
             self._snapshots.load(self._engines)
 
     # ----------------------------------------------------------------- limits

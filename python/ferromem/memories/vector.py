@@ -64,11 +64,7 @@ class VectorMemory(InMemoryBackend):
             ef_search=ef_search,
             similarity_threshold=similarity_threshold,
         )
-        keyword = (
-            KeywordEngine(neighbour_weights=KEYWORD_NEIGHBOURS)
-            if hybrid
-            else None
-        )
+        keyword = KeywordEngine(neighbour_weights=KEYWORD_NEIGHBOURS) if hybrid else None
         super().__init__(
             session_id=session_id,
             token_counter=token_counter,

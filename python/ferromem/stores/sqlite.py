@@ -641,23 +641,6 @@ class SQLiteStore(Store):
             )
         return [int(r[0]) for r in rows]
 
-    def sessions_of(self, keys: list[int]) -> dict[int, str]:
-        """The session of each of these keys that is still stored."""
-        if len(keys) > 20 * _CHUNK:
-            rows = self._rows("SELECT key, session_id FROM ferromem_messages")
-        else:
-            rows = []
-            for chunk in _chunks(keys):
-                marks = ",".join("?" * len(chunk))
-                rows.extend(
-                    self._rows(
-                        f"SELECT key, session_id FROM ferromem_messages WHERE key IN ({marks})",
-                        chunk,
-                    )
-                )
-        wanted = set(keys)
-        return {int(k): self._session_name(s) for k, s in rows if int(k) in wanted}
-
     def sessions(self) -> list[str]:
         rows = self._rows("SELECT session_id FROM ferromem_sessions WHERE count > 0")
         return [self._session_name(r[0]) for r in rows]

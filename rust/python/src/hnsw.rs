@@ -333,6 +333,11 @@ impl PyHnswIndex {
         read(&self.inner).group_len(group)
     }
 
+    /// The group of a live id (None when it is absent or was added without one).
+    fn group_of(&self, id: u64) -> Option<String> {
+        read(&self.inner).group_of(id).map(str::to_owned)
+    }
+
     /// The live ids, as a uint64 array.
     fn ids<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u64>> {
         read(&self.inner).ids().into_pyarray(py)
