@@ -118,8 +118,8 @@ class SnapshotDir:
             return False
         try:
             for engine in engines.engines:
-                path = choice[engine.name][1]
-                engine.load(path)
+                assert isinstance(engine, (KeywordEngine, VectorEngine))
+                engine.load(choice[engine.name][1])
         except (FerromemError, OSError) as e:
             _log.warning("ferromem: index snapshot skipped, rebuilding from the store: %s", e)
             for engine in engines.engines:
