@@ -292,6 +292,41 @@ def test_a_huge_limit_is_a_typed_error() -> None:
         mem.get_messages(limit=2**64)
 
 
+_CORE_CALLS = {
+    "KeywordIndex.add bytes": lambda c: c.KeywordIndex().add([5], [b"x"]),
+    "KeywordIndex.add str id": lambda c: c.KeywordIndex().add(["a"], ["x"]),
+    "KeywordIndex topics key": lambda c: c.KeywordIndex(topics={1: ["a"]}),
+    "KeywordIndex scoring": lambda c: c.KeywordIndex(scoring=3),
+    "KeywordIndex.search": lambda c: c.KeywordIndex().search(7),
+    "count_tokens": lambda c: c.count_tokens(5),
+    "importance_many": lambda c: c.importance_many([3]),
+    "HnswIndex metric": lambda c: c.HnswIndex(4, metric=None),
+    "compress codec": lambda c: c.compress(b"x", codec=1),
+}
+_SURROGATE_CALLS = {
+    "KeywordIndex.add": lambda c: c.KeywordIndex().add([1], ["bad \ud800"]),
+    "KeywordIndex.add groups": lambda c: c.KeywordIndex().add([1], ["x"], groups="\ud800"),
+    "KeywordIndex.search": lambda c: c.KeywordIndex().search("\ud800"),
+    "count_tokens": lambda c: c.count_tokens("\ud800"),
+    "count_tokens_many": lambda c: c.count_tokens_many(["\ud800"]),
+    "importance": lambda c: c.importance("\ud800"),
+    "importance_many": lambda c: c.importance_many(["\ud800"]),
+    "HnswIndex.group_len": lambda c: c.HnswIndex(4).group_len("\ud800"),
+}
+
+
+@pytest.mark.parametrize("call", _CORE_CALLS.values(), ids=_CORE_CALLS.keys())
+def test_the_core_raises_typed_errors_for_wrong_types(call) -> None:
+    with pytest.raises(ferromem.InvalidTypeError):
+        call(ferromem.core)
+
+
+@pytest.mark.parametrize("call", _SURROGATE_CALLS.values(), ids=_SURROGATE_CALLS.keys())
+def test_the_core_refuses_lone_surrogates_with_a_typed_error(call) -> None:
+    with pytest.raises(InvalidArgumentError, match="Unicode"):
+        call(ferromem.core)
+
+
 def test_a_nul_in_a_path_is_a_typed_error(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgumentError, match="path"):
         JSONFileMemory(str(tmp_path / "a\0b.json"))

@@ -7,11 +7,11 @@ use ferromem_core::compress::{self as core, BlockStore as CoreStore, Codec, Owne
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
-use crate::convert::{as_strs, byte_arg, str_items, ByteArg};
+use crate::convert::{as_strs, byte_arg, str_items, ByteArg, Text};
 use crate::errors::{invalid, invalid_type, to_py};
 
-fn codec(name: &str) -> PyResult<Codec> {
-    name.parse().map_err(to_py)
+fn codec(name: Text<'_>) -> PyResult<Codec> {
+    name.0.parse().map_err(to_py)
 }
 
 fn optional_bytes<'py>(
@@ -23,11 +23,12 @@ fn optional_bytes<'py>(
 
 /// Compresses `data` into one standard zstd frame (with checksum) or zlib stream.
 #[pyfunction]
-#[pyo3(signature = (data, codec="zstd", level=3, dictionary=None))]
+#[pyo3(signature = (data, codec=Text("zstd"), level=3, dictionary=None),
+    text_signature = "(data, codec='zstd', level=3, dictionary=None)")]
 fn compress<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
-    codec: &str,
+    codec: Text<'_>,
     level: i32,
     dictionary: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
@@ -41,11 +42,12 @@ fn compress<'py>(
 
 /// Decompresses a zstd frame (or several) or a zlib stream.
 #[pyfunction]
-#[pyo3(signature = (data, codec="zstd", dictionary=None))]
+#[pyo3(signature = (data, codec=Text("zstd"), dictionary=None),
+    text_signature = "(data, codec='zstd', dictionary=None)")]
 fn decompress<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
-    codec: &str,
+    codec: Text<'_>,
     dictionary: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let codec = self::codec(codec)?;
@@ -159,8 +161,8 @@ impl BlockStore {
 #[pymethods]
 impl BlockStore {
     #[new]
-    #[pyo3(signature = (codec="zstd", level=3))]
-    fn new(codec: &str, level: i32) -> PyResult<Self> {
+    #[pyo3(signature = (codec=Text("zstd"), level=3), text_signature = "(codec='zstd', level=3)")]
+    fn new(codec: Text<'_>, level: i32) -> PyResult<Self> {
         let store = CoreStore::new(self::codec(codec)?, level).map_err(to_py)?;
         Ok(BlockStore { inner: Mutex::new(store) })
     }
@@ -237,7 +239,8 @@ impl BlockStore {
     }
 
     /// The same tuple for the message with this id, or None.
-    fn get_id(&self, py: Python<'_>, id: &str) -> PyResult<Option<RecordTuple>> {
+    fn get_id(&self, py: Python<'_>, id: Text<'_>) -> PyResult<Option<RecordTuple>> {
+        let id = id.0;
         let found = py.detach(|| self.lock().get_id(id)).map_err(to_py)?;
         Ok(found.map(|(b, r)| record_tuple(b, r)))
     }

@@ -1,29 +1,43 @@
 //! Argument conversion shared by every engine's binding.
 
 use pyo3::buffer::PyUntypedBuffer;
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyMemoryView, PyString};
+
+use crate::errors::{invalid, invalid_type};
+
+/// A `str` argument borrowed as UTF-8. Unlike `&str`, a value that is not a `str` raises
+/// `InvalidTypeError` and a `str` with a lone surrogate `InvalidArgumentError` (pyo3 notes the
+/// argument's name on either), so no builtin `TypeError` or `UnicodeEncodeError` escapes.
+pub struct Text<'a>(pub &'a str);
+
+impl<'a> FromPyObject<'a, '_> for Text<'a> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, '_, PyAny>) -> PyResult<Self> {
+        if !obj.is_instance_of::<PyString>() {
+            return Err(invalid_type(format!("expected str, not {}", type_name(&obj))));
+        }
+        <&'a str>::extract(obj).map(Text).map_err(|_| invalid(NOT_UNICODE))
+    }
+}
+
+const NOT_UNICODE: &str = "text must be valid Unicode (a lone surrogate cannot be encoded)";
 
 /// Collects the items of a Python iterable of `str`, keeping them alive so that their UTF-8
 /// can be borrowed (without copying) while the GIL is released.
 pub fn str_items<'py>(seq: &Bound<'py, PyAny>, arg: &str) -> PyResult<Vec<Bound<'py, PyString>>> {
     if seq.is_instance_of::<PyString>() {
-        return Err(PyTypeError::new_err(format!(
-            "{arg} must be a sequence of str, not a single str"
-        )));
+        return Err(invalid_type(format!("{arg} must be a sequence of str, not a single str")));
     }
     let iter = seq.try_iter().map_err(|_| {
-        PyTypeError::new_err(format!("{arg} must be a sequence of str, not {}", type_name(seq)))
+        invalid_type(format!("{arg} must be a sequence of str, not {}", type_name(seq)))
     })?;
     let mut out = Vec::with_capacity(seq.len().unwrap_or(0));
     for (i, item) in iter.enumerate() {
         let item = item?;
         let s = item.cast_into::<PyString>().map_err(|e| {
-            PyTypeError::new_err(format!(
-                "{arg}[{i}] must be str, not {}",
-                type_name(&e.into_inner())
-            ))
+            invalid_type(format!("{arg}[{i}] must be str, not {}", type_name(&e.into_inner())))
         })?;
         out.push(s);
     }
@@ -32,7 +46,11 @@ pub fn str_items<'py>(seq: &Bound<'py, PyAny>, arg: &str) -> PyResult<Vec<Bound<
 
 /// Borrows the UTF-8 of each string collected by [`str_items`].
 pub fn as_strs<'a>(items: &'a [Bound<'_, PyString>]) -> PyResult<Vec<&'a str>> {
-    items.iter().map(|s| s.to_str()).collect()
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, s)| s.to_str().map_err(|_| invalid(format!("item {i}: {NOT_UNICODE}"))))
+        .collect()
 }
 
 /// The Python type name of `obj`, for error messages.

@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyString};
 
-use crate::convert::{as_strs, byte_arg, type_name};
+use crate::convert::{as_strs, byte_arg, type_name, Text};
 use crate::errors::{invalid, to_py};
 
 static AS_F32: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -154,16 +154,17 @@ fn usize_arg(v: i64, name: &str) -> PyResult<usize> {
 #[pymethods]
 impl PyHnswIndex {
     #[new]
-    #[pyo3(signature = (dim, metric = "cosine", M = 16, ef_construction = 200, *, full_scan_bytes = None))]
+    #[pyo3(signature = (dim, metric = Text("cosine"), M = 16, ef_construction = 200, *, full_scan_bytes = None),
+        text_signature = "(dim, metric='cosine', M=16, ef_construction=200, *, full_scan_bytes=None)")]
     #[allow(non_snake_case)]
     fn new(
         dim: i64,
-        metric: &str,
+        metric: Text<'_>,
         M: i64,
         ef_construction: i64,
         full_scan_bytes: Option<i64>,
     ) -> PyResult<Self> {
-        let metric = Metric::parse(metric).map_err(to_py)?;
+        let metric = Metric::parse(metric.0).map_err(to_py)?;
         let mut index = HnswIndex::new(
             usize_arg(dim, "dim")?,
             metric,
@@ -329,8 +330,8 @@ impl PyHnswIndex {
     }
 
     /// Number of live vectors in group `group` (0 for an unknown group).
-    fn group_len(&self, group: &str) -> usize {
-        read(&self.inner).group_len(group)
+    fn group_len(&self, group: Text<'_>) -> usize {
+        read(&self.inner).group_len(group.0)
     }
 
     /// The group of a live id (None when it is absent or was added without one).

@@ -3,16 +3,16 @@
 
 use ferromem_core::importance::{self as core, Keywords, Weights};
 use numpy::{IntoPyArray, PyArray1};
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyMapping};
 
-use crate::convert::{as_strs, str_items, type_name};
-use crate::errors::{invalid, to_py};
+use crate::convert::{as_strs, str_items, type_name, Text};
+use crate::errors::{invalid, invalid_type, to_py};
 
 /// Importance of `text` in [0, 1] with the default weights and phrase lists.
 #[pyfunction]
-fn importance(py: Python<'_>, text: &str) -> f64 {
+fn importance(py: Python<'_>, text: Text<'_>) -> f64 {
+    let text = text.0;
     if text.len() < 4096 {
         return core::importance(text);
     }
@@ -45,7 +45,7 @@ pub struct PyImportanceScorer {
 fn as_mapping<'py>(obj: &Bound<'py, PyAny>, arg: &str) -> PyResult<Bound<'py, PyMapping>> {
     obj.cast::<PyMapping>()
         .cloned()
-        .map_err(|_| PyTypeError::new_err(format!("{arg} must be a dict, not {}", type_name(obj))))
+        .map_err(|_| invalid_type(format!("{arg} must be a dict, not {}", type_name(obj))))
 }
 
 fn word_count(value: i64, arg: &str) -> PyResult<usize> {
@@ -67,18 +67,15 @@ impl PyImportanceScorer {
             for item in as_mapping(obj, "weights")?.items()?.iter() {
                 let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
                 let name: String = key.extract().map_err(|_| {
-                    PyTypeError::new_err(format!(
-                        "weights keys must be str, not {}",
-                        type_name(&key)
-                    ))
+                    invalid_type(format!("weights keys must be str, not {}", type_name(&key)))
                 })?;
                 if value.is_instance_of::<pyo3::types::PyBool>() {
-                    return Err(PyTypeError::new_err(format!(
+                    return Err(invalid_type(format!(
                         "weights[{name:?}] must be a float, not bool"
                     )));
                 }
                 let v: f64 = value.extract().map_err(|_| {
-                    PyTypeError::new_err(format!(
+                    invalid_type(format!(
                         "weights[{name:?}] must be a float, not {}",
                         type_name(&value)
                     ))
@@ -91,10 +88,7 @@ impl PyImportanceScorer {
             for item in as_mapping(obj, "keywords")?.items()?.iter() {
                 let (key, value): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract()?;
                 let name: String = key.extract().map_err(|_| {
-                    PyTypeError::new_err(format!(
-                        "keywords keys must be str, not {}",
-                        type_name(&key)
-                    ))
+                    invalid_type(format!("keywords keys must be str, not {}", type_name(&key)))
                 })?;
                 let items = str_items(&value, &format!("keywords[{name:?}]"))?;
                 let phrases = as_strs(&items)?.into_iter().map(str::to_owned).collect();
@@ -108,7 +102,8 @@ impl PyImportanceScorer {
     }
 
     /// Importance of `text` in [0, 1].
-    fn score(&self, py: Python<'_>, text: &str) -> f64 {
+    fn score(&self, py: Python<'_>, text: Text<'_>) -> f64 {
+        let text = text.0;
         if text.len() < 4096 {
             return self.inner.score(text);
         }

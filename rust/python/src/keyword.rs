@@ -6,12 +6,11 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 use ferromem_core::keyword::{default_topics, KeywordIndex, Neighbours, Params, Scoring};
 use ferromem_core::text::Analyzer;
 use numpy::{IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray1};
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt, PyString};
 
-use crate::convert::{as_strs, str_items, type_name};
-use crate::errors::{invalid, to_py};
+use crate::convert::{as_strs, str_items, type_name, Text};
+use crate::errors::{invalid, invalid_type, to_py};
 
 /// Ids from a `uint64` array (no copy through Python objects) or any iterable of ints.
 fn ids_arg(obj: &Bound<'_, PyAny>, arg: &str) -> PyResult<Vec<u64>> {
@@ -20,10 +19,10 @@ fn ids_arg(obj: &Bound<'_, PyAny>, arg: &str) -> PyResult<Vec<u64>> {
         return Ok(ro.as_slice().map(|s| s.to_vec()).unwrap_or_else(|_| ro.as_array().to_vec()));
     }
     if obj.is_instance_of::<PyString>() {
-        return Err(PyTypeError::new_err(format!("{arg} must be a sequence of int, not str")));
+        return Err(invalid_type(format!("{arg} must be a sequence of int, not str")));
     }
     let iter = obj.try_iter().map_err(|_| {
-        PyTypeError::new_err(format!("{arg} must be a sequence of int, not {}", type_name(obj)))
+        invalid_type(format!("{arg} must be a sequence of int, not {}", type_name(obj)))
     })?;
     let mut out = Vec::with_capacity(obj.len().unwrap_or(0));
     for (i, item) in iter.enumerate() {
@@ -34,7 +33,7 @@ fn ids_arg(obj: &Bound<'_, PyAny>, arg: &str) -> PyResult<Vec<u64>> {
                 return Err(invalid(format!("{arg}[{i}] must be in [0, 2**64), got {item}")));
             }
             Err(_) => {
-                return Err(PyTypeError::new_err(format!(
+                return Err(invalid_type(format!(
                     "{arg}[{i}] must be int, not {}",
                     type_name(&item)
                 )));
@@ -47,7 +46,7 @@ fn ids_arg(obj: &Bound<'_, PyAny>, arg: &str) -> PyResult<Vec<u64>> {
 fn topics_arg(topics: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, Vec<String>)>> {
     let Some(obj) = topics else { return Ok(default_topics()) };
     let dict = obj.cast::<PyDict>().map_err(|_| {
-        PyTypeError::new_err(format!(
+        invalid_type(format!(
             "topics must be a dict of topic name -> list of keywords, not {}",
             type_name(obj)
         ))
@@ -55,7 +54,7 @@ fn topics_arg(topics: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<(String, Vec<St
     let mut out = Vec::with_capacity(dict.len());
     for (name, words) in dict.iter() {
         let name: String = name.extract().map_err(|_| {
-            PyTypeError::new_err(format!("topics keys must be str, not {}", type_name(&name)))
+            invalid_type(format!("topics keys must be str, not {}", type_name(&name)))
         })?;
         let items = str_items(&words, &format!("topics[{name:?}]"))?;
         let words = as_strs(&items)?.into_iter().map(String::from).collect();
@@ -87,11 +86,13 @@ impl PyKeywordIndex {
 #[pymethods]
 impl PyKeywordIndex {
     #[new]
-    #[pyo3(signature = (scoring = "bm25", k1 = 1.2, b = 0.75, *, lowercase = true,
-        fold_accents = true, stop_words = true, stem = true, topics = None))]
+    #[pyo3(signature = (scoring = Text("bm25"), k1 = 1.2, b = 0.75, *, lowercase = true,
+        fold_accents = true, stop_words = true, stem = true, topics = None),
+        text_signature = "(scoring='bm25', k1=1.2, b=0.75, *, lowercase=True, fold_accents=True, \
+            stop_words=True, stem=True, topics=None)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        scoring: &str,
+        scoring: Text<'_>,
         k1: f64,
         b: f64,
         lowercase: bool,
@@ -101,7 +102,7 @@ impl PyKeywordIndex {
         topics: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let params = Params {
-            scoring: Scoring::parse(scoring).map_err(to_py)?,
+            scoring: Scoring::parse(scoring.0).map_err(to_py)?,
             k1: k1 as f32,
             b: b as f32,
             analyzer: Analyzer { lowercase, fold_accents, stop_words, stem },
@@ -127,7 +128,7 @@ impl PyKeywordIndex {
         let group_strs: Option<Vec<&str>> = match groups {
             None => None,
             Some(g) if g.is_instance_of::<PyString>() => {
-                let one: &str = g.cast::<PyString>()?.to_str()?;
+                let one: &str = g.extract::<Text<'_>>()?.0;
                 Some(vec![one; ids.len()])
             }
             Some(g) => {
@@ -161,11 +162,12 @@ impl PyKeywordIndex {
     fn search<'py>(
         &self,
         py: Python<'py>,
-        query: &str,
+        query: Text<'_>,
         k: i64,
-        group: Option<&str>,
+        group: Option<Text<'_>>,
         neighbour_weights: (f64, f64),
     ) -> PyResult<Hits<'py>> {
+        let (query, group) = (query.0, group.map(|g| g.0));
         if k <= 0 {
             return Err(invalid(format!("k must be >= 1, got {k}")));
         }
@@ -193,21 +195,22 @@ impl PyKeywordIndex {
     fn topic_ids<'py>(
         &self,
         py: Python<'py>,
-        topic: &str,
-        group: Option<&str>,
+        topic: Text<'_>,
+        group: Option<Text<'_>>,
     ) -> PyResult<Bound<'py, PyArray1<u64>>> {
+        let (topic, group) = (topic.0, group.map(|g| g.0));
         let ids = self.read().topic_ids(topic, group).map_err(to_py)?;
         Ok(ids.into_pyarray(py))
     }
 
     /// Live documents in `group`.
-    fn group_len(&self, group: &str) -> usize {
-        self.read().group_len(group)
+    fn group_len(&self, group: Text<'_>) -> usize {
+        self.read().group_len(group.0)
     }
 
     /// The terms this index makes of `text` (as used for documents and queries).
-    fn analyze(&self, text: &str) -> Vec<String> {
-        self.read().params().analyzer.terms(text)
+    fn analyze(&self, text: Text<'_>) -> Vec<String> {
+        self.read().params().analyzer.terms(text.0)
     }
 
     /// Purges deleted documents everywhere and releases spare capacity.

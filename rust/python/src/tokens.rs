@@ -5,7 +5,7 @@ use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use crate::convert::{as_strs, str_items, type_name};
+use crate::convert::{as_strs, str_items, type_name, Text};
 use crate::errors::{invalid_type, to_py};
 
 /// Texts shorter than this are counted without releasing the GIL: releasing costs more.
@@ -15,7 +15,7 @@ fn encoding_arg(encoding: &Bound<'_, PyAny>) -> PyResult<Encoding> {
     let name = encoding
         .cast::<PyString>()
         .map_err(|_| invalid_type(format!("encoding must be str, not {}", type_name(encoding))))?;
-    name.to_str()?.parse().map_err(to_py)
+    name.extract::<Text<'_>>()?.0.parse().map_err(to_py)
 }
 
 /// Number of tokens in `text` under `encoding` ("approx", "cl100k_base" or "o200k_base").
@@ -23,9 +23,10 @@ fn encoding_arg(encoding: &Bound<'_, PyAny>) -> PyResult<Encoding> {
 #[pyo3(signature = (text, *, encoding = None), text_signature = "(text, *, encoding='approx')")]
 fn count_tokens(
     py: Python<'_>,
-    text: &str,
+    text: Text<'_>,
     encoding: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<usize> {
+    let text = text.0;
     let encoding = encoding.map(encoding_arg).transpose()?.unwrap_or(Encoding::Approx);
     if text.len() < DETACH_BYTES {
         return tokens::count(text, encoding).map_err(to_py);
@@ -53,9 +54,10 @@ fn count_tokens_many<'py>(
 #[pyo3(signature = (text, *, encoding))]
 fn encode_tokens<'py>(
     py: Python<'py>,
-    text: &str,
+    text: Text<'_>,
     encoding: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyArray1<u32>>> {
+    let text = text.0;
     let encoding = encoding_arg(encoding)?;
     let ids = py.detach(|| tokens::encode(text, encoding)).map_err(to_py)?;
     Ok(ids.into_pyarray(py))
