@@ -388,6 +388,31 @@ class JSONFileStore(MemoryStore):
 
         self._transaction(change)
 
+    # ------------------------------------------------------------------ attachment bytes
+    def _blob_path(self, digest: str) -> Path:
+        # Beside the file, one file per digest: the JSON file stays small, and a blob written
+        # once never changes (content addressing), so no lock is needed to read it.
+        return self.path.with_name(self.path.name + ".blobs") / digest
+
+    def put_blob(self, digest: str, data: bytes) -> bool:
+        path = self._blob_path(digest)
+        if path.exists():
+            return False
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            replace_file(path, bytes(data))
+        except OSError as e:
+            raise StorageError(f"{path}: cannot write attachment: {e}") from e
+        return True
+
+    def get_blob(self, digest: str) -> bytes | None:
+        try:
+            return self._blob_path(digest).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise StorageError(f"{self._blob_path(digest)}: cannot read attachment: {e}") from e
+
     def stats(self) -> dict[str, Any]:
         stamp = self._file_stamp()
         return {"path": str(self.path), "file_bytes": stamp[1] if stamp else 0}
