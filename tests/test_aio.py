@@ -116,3 +116,23 @@ async def test_bad_session_ids_are_refused_and_nothing_stored() -> None:
     with pytest.raises(InvalidArgumentError):
         aio.DictMemory(session_id="")
     assert await memory.get_messages(ALL_SESSIONS) == []
+
+
+async def test_redis_through_aio_uses_the_native_client() -> None:
+    from uuid import uuid4
+
+    from .redis_server import shared_redis_url
+
+    prefix = f"aio{uuid4().hex[:8]}"
+    memory = aio.RedisMemory(url=shared_redis_url(), prefix=prefix)
+    try:
+        await memory.add_message(Message("user", "hello from asyncio", session_id="user_1"))
+        got = await memory.get_messages("user_1")
+        assert [m.content for m in got] == ["hello from asyncio"]
+        assert memory.sync._redis.link.native_async
+        found = await memory.search_messages("asyncio", session_id="user_1")
+        assert [m.content for m in found] == ["hello from asyncio"]
+        await memory.clear_session("user_1")
+        assert await memory.get_messages("user_1") == []
+    finally:
+        await memory.close()
