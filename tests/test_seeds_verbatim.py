@@ -529,3 +529,18 @@ def test_phidata_hierarchical_memory_usage_on_ferromem() -> None:
         "Hierarchical Memory System", "HierarchicalMemory", ferromem.HierarchicalMemory
     )
     assert "Python" in ns["hierarchical_agent"].memory.get_context("preferred language")
+
+
+def test_phidata_indexed_memory_usage_on_ferromem(capsys: pytest.CaptureFixture[str]) -> None:
+    ns = _on_ferromem("Memory Indexing and Search", "IndexedMemory", ferromem.IndexedMemory)
+    assert "I love programming in Python" in capsys.readouterr().out
+    assert "Python" in ns["indexed_agent"].memory.search_messages("Python", limit=2)[0]["content"]
+
+
+def test_messages_read_as_the_seeds_read_dicts() -> None:
+    m = Message("user", "hi", metadata={"k": 1})
+    assert (m["role"], m["content"], m["metadata"]) == ("user", "hi", {"k": 1})
+    with pytest.raises(KeyError):
+        m["nope"]
+    with pytest.raises(TypeError):
+        iter(m)  # type: ignore[call-overload]
