@@ -209,3 +209,17 @@ def test_stores_without_blobs_are_refused() -> None:
         MultiModalMemory(text_backend=Plain())
     with pytest.raises(InvalidArgumentError):
         MultiModalMemory(MemoryStore(), path="x.db")
+
+
+def test_prune_removes_only_unreferenced_bytes(make: Callable[[], MultiModalMemory]) -> None:
+    memory = make()
+    cat, report = Attachment("image", CAT), Attachment("file", REPORT)
+    first = memory.add_message("user", "cat", attachments=[cat])
+    memory.add_message("user", "cat again", attachments=[cat])
+    memory.add_message("user", "report", attachments=[report])
+    memory.delete_message(first)
+    assert memory.prune_attachments() == 0  # the cat is still shown by the second message
+    memory.clear_session("default")
+    assert memory.prune_attachments() == 2
+    assert memory.store.blob_digests() == []
+    memory.close()

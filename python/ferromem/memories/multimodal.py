@@ -84,7 +84,8 @@ class MultiModalMemory(MemoryBackend):
       :meth:`close` leaves them open.
 
     Bytes are written before the message that refers to them, so a failed write may leave
-    unreferenced bytes (deduplicated, harmless), never a message without its bytes.
+    unreferenced bytes (deduplicated, harmless), never a message without its bytes. Deleting a
+    message keeps its bytes (another message may share them) until :meth:`prune_attachments`.
     """
 
     def __init__(
@@ -226,6 +227,28 @@ class MultiModalMemory(MemoryBackend):
         if hashlib.sha256(data).hexdigest() != digest:
             raise CorruptDataError(f"attachment {digest}: its bytes do not match their digest")
         return data
+
+    def prune_attachments(self) -> int:
+        """Removes the stored bytes that no message of this memory refers to any more (left by
+        deleted or expired messages, or by a failed write); returns how many were removed.
+        A blob store shared with another memory loses what only that memory refers to: prune
+        from the memory that owns the messages."""
+        with self._lock:
+            self._check_open()
+            store = self._store_impl
+            referenced = {
+                a.sha256
+                for sid in store.sessions()
+                for m in store.messages(sid)
+                for a in attachments_of(m)
+                if a.sha256 is not None
+            }
+            removed = 0
+            stores = {id(s): s for s in (self._file_blobs, *self._blob_stores.values())}
+            for blobs in stores.values():
+                unused = [d for d in blobs.blob_digests() if d not in referenced]
+                removed += blobs.remove_blobs(unused) if unused else 0
+            return removed
 
     # ----------------------------------------------------------------- context
     def _recent_iter(self, sessions: list[str]) -> Iterable[Message]:

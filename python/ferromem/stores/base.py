@@ -231,6 +231,14 @@ class Store(ABC):
         """The attachment bytes stored under a digest, or None."""
         raise NotImplementedError(f"{type(self).__name__} keeps no attachment bytes")
 
+    def blob_digests(self) -> list[str]:
+        """The digests of every stored attachment."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no attachment bytes")
+
+    def remove_blobs(self, digests: Sequence[str]) -> int:
+        """Removes attachment bytes by digest; returns how many were there."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no attachment bytes")
+
     # ------------------------------------------------------------------ upkeep
     def usage_bytes(self) -> int:
         """Bytes the store holds (an estimate unless the store knows better)."""

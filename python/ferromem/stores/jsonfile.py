@@ -413,6 +413,26 @@ class JSONFileStore(MemoryStore):
         except OSError as e:
             raise StorageError(f"{self._blob_path(digest)}: cannot read attachment: {e}") from e
 
+    def blob_digests(self) -> list[str]:
+        folder = self.path.with_name(self.path.name + ".blobs")
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
+            return []
+        return [n for n in names if len(n) == 64 and all(c in "0123456789abcdef" for c in n)]
+
+    def remove_blobs(self, digests: Sequence[str]) -> int:
+        removed = 0
+        for digest in digests:
+            try:
+                self._blob_path(digest).unlink()
+                removed += 1
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                raise StorageError(f"{self._blob_path(digest)}: cannot remove: {e}") from e
+        return removed
+
     def stats(self) -> dict[str, Any]:
         stamp = self._file_stamp()
         return {"path": str(self.path), "file_bytes": stamp[1] if stamp else 0}

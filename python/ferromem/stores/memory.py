@@ -241,6 +241,12 @@ class MemoryStore(Store):
     def get_blob(self, digest: str) -> bytes | None:
         return self._blobs.get(digest)
 
+    def blob_digests(self) -> list[str]:
+        return list(self._blobs)
+
+    def remove_blobs(self, digests: Sequence[str]) -> int:
+        return sum(self._blobs.pop(d, None) is not None for d in digests)
+
     def usage_bytes(self) -> int:
         # Object headers, dict slots and the text itself: a cheap, honest estimate.
         per_message = sys.getsizeof(Message.__new__(Message)) + 3 * 100 + 64

@@ -770,6 +770,20 @@ class SQLiteStore(Store):
         ad = b"blob/" + self.store_id + digest.encode()
         return self.codec.open(bytes(rows[0][0]), ad, f"{self.path}: attachment {digest}")
 
+    def blob_digests(self) -> list[str]:
+        return [str(r[0]) for r in self._rows("SELECT digest FROM ferromem_blobs")]
+
+    def remove_blobs(self, digests: Sequence[str]) -> int:
+        removed = 0
+        with self._write():
+            for chunk in _chunks(list(digests)):
+                marks = ",".join("?" * len(chunk))
+                cur = self._db.execute(
+                    f"DELETE FROM ferromem_blobs WHERE digest IN ({marks})", tuple(chunk)
+                )
+                removed += cur.rowcount
+        return removed
+
     # ------------------------------------------------------------------ upkeep
     def usage_bytes(self) -> int:
         pages = self._rows("PRAGMA page_count")[0][0]
