@@ -132,6 +132,11 @@ async def test_redis_through_aio_uses_the_native_client() -> None:
         assert memory.sync._redis.link.native_async
         found = await memory.search_messages("asyncio", session_id="user_1")
         assert [m.content for m in found] == ["hello from asyncio"]
+        sid = await memory.start_session("user_1", metadata={"user_id": "u1"})
+        await memory.end_session(sid, "talked about asyncio")
+        summary = await memory.get_session_summary(sid)
+        assert summary["summary"] == "talked about asyncio" and summary["turns"] == 1
+        assert await memory.list_sessions(user_id="u1") == ["user_1"]
         await memory.clear_session("user_1")
         assert await memory.get_messages("user_1") == []
     finally:
