@@ -6,7 +6,11 @@ are in :mod:`ferromem.core`.
 
 from __future__ import annotations
 
-from . import core, embedders
+from . import (
+    aio,
+    core,
+    embedders,
+)
 from ._core import __version__
 from .base import MemoryBackend
 from .errors import (
@@ -31,14 +35,17 @@ from .memories.dict_memory import DictMemory
 from .memories.hierarchical import HierarchicalMemory
 from .memories.indexed import IndexedMemory
 from .memories.json_file import JSONFileMemory, PersistentMemory
+from .memories.multimodal import MultiModalMemory
 from .memories.redis import RedisMemory
 from .memories.sqlite import SQLiteMemory
 from .memories.summary import SummaryMemory
 from .memories.vector import VectorMemory
 from .message import ALL_SESSIONS, Hit, Message
+from .multimodal import Attachment
 
 __all__ = [
     "ALL_SESSIONS",
+    "Attachment",
     "BackendAuthError",
     "BackendUnavailableError",
     "BufferMemory",
@@ -59,6 +66,7 @@ __all__ = [
     "MemoryLimitError",
     "Message",
     "ModelNotFoundError",
+    "MultiModalMemory",
     "PersistentMemory",
     "RedisMemory",
     "SQLiteMemory",
@@ -69,6 +77,7 @@ __all__ = [
     "UnknownIdError",
     "VectorMemory",
     "__version__",
+    "aio",
     "core",
     "embedders",
 ]

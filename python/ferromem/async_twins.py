@@ -236,9 +236,11 @@ class AsyncTwins:
         """Async twin of :meth:`start_session`."""
         return await self._in_thread(self._sync("start_session"), session_id, metadata=metadata)
 
-    async def aend_session(self, session_id: SessionScope = None) -> None:
+    async def aend_session(
+        self, session_id: SessionScope = None, summary: str | None = None
+    ) -> None:
         """Async twin of :meth:`end_session`."""
-        await self._in_thread(self._sync("end_session"), session_id)
+        await self._in_thread(self._sync("end_session"), session_id, summary)
 
     async def aget_session_summary(self, session_id: SessionScope = None) -> dict[str, Any]:
         """Async twin of :meth:`get_session_summary`."""

@@ -927,38 +927,27 @@ class MemoryBackend(AsyncTwins):
             self._store_impl.write_session_info(sid, info)
         return sid
 
-    def end_session(self, session_id: SessionScope = None) -> None:
-        """Marks a session as ended (its messages stay)."""
+    def end_session(self, session_id: SessionScope = None, summary: str | None = None) -> None:
+        """Marks a session as ended (its messages stay), with an optional ``summary`` (as in
+        the Phidata seed's ``end_session(session_id, "...")``)."""
         sid = self._scope(session_id)[0]
+        summary = check_summary(summary)
         with self._lock:
             self._check_open()
             info = self._store_impl.session_info(sid) or {"metadata": {}}
-            info.setdefault("started", None)
-            info["ended"] = time.time()
-            self._store_impl.write_session_info(sid, info)
+            self._store_impl.write_session_info(sid, ended_info(info, summary))
 
     def get_session_summary(self, session_id: SessionScope = None) -> dict[str, Any]:
         """The Phidata seed's session summary: ``session_id``, ``started``, ``ended``,
-        ``metadata``, ``turns``, ``tokens``, first/last message times, and ``summary`` when
-        the memory keeps one."""
+        ``metadata``, ``turns``, ``tokens``, first/last message times, and ``summary`` (given to
+        :meth:`end_session`, else the running summary when the memory keeps one); also under
+        the seed's names ``message_count``, ``avg_importance``, ``start_time`` and
+        ``end_time`` (the first and last message times)."""
         sid = self._scope(session_id)[0]
         stats = self.get_session_stats(sid)
         with self._lock:
             info = self._store_impl.session_info(sid) or {}
-        preamble = [
-            body for _, body in self._context_preamble([sid], None) if isinstance(body, str)
-        ]
-        return {
-            "session_id": sid,
-            "started": info.get("started"),
-            "ended": info.get("ended"),
-            "metadata": dict(info.get("metadata") or {}),
-            "turns": stats["message_count"],
-            "tokens": stats["tokens"],
-            "first_timestamp": stats["first_timestamp"],
-            "last_timestamp": stats["last_timestamp"],
-            "summary": preamble[0] if preamble else None,
-        }
+        return session_summary(sid, stats, info, self._context_preamble([sid], None))
 
     # ----------------------------------------------------------------- stats and life cycle
     def get_stats(self) -> dict[str, Any]:
@@ -1030,7 +1019,10 @@ class MemoryBackend(AsyncTwins):
             return self._store_impl.count(self.session_id)
 
     def __repr__(self) -> str:
-        bound = f"session_id={self.session_id!r}" if self.bound else "shared"
+        # getattr: a user's subclass may replace __init__ entirely (the Phidata seed's classes)
+        if not getattr(self, "bound", False):
+            return f"{type(self).__name__}(shared)"
+        bound = f"session_id={self.session_id!r}"
         return f"{type(self).__name__}({bound})"
 
 
@@ -1053,6 +1045,47 @@ def _blend(hits: list[Hit], half_life: float | None, weight: float) -> list[Hit]
         out.append(Hit(h.message, (1.0 - weight) * relevance + weight * importance))
     out.sort(key=lambda h: -h.score)
     return out
+
+
+def check_summary(summary: object) -> str | None:
+    """An ``end_session`` summary: None or a str."""
+    if summary is not None and not isinstance(summary, str):
+        raise InvalidTypeError(f"summary must be a str, not {type(summary).__name__}")
+    return None if summary is None else check_text(summary, "summary")
+
+
+def ended_info(info: dict[str, Any], summary: str | None) -> dict[str, Any]:
+    """A session's info once ended (keeping an earlier summary unless a new one is given)."""
+    info = dict(info)
+    info.setdefault("started", None)
+    info["ended"] = time.time()
+    if summary is not None:
+        info["summary"] = summary
+    return info
+
+
+def session_summary(
+    sid: str, stats: dict[str, Any], info: dict[str, Any], preamble: list[ContextSection]
+) -> dict[str, Any]:
+    """What :meth:`MemoryBackend.get_session_summary` returns, from the session's stats, its
+    recorded info and the memory's context preamble (a running summary)."""
+    kept = [body for _, body in preamble if isinstance(body, str)]
+    summary = info.get("summary") or (kept[0] if kept else None)
+    return {
+        "session_id": sid,
+        "started": info.get("started"),
+        "ended": info.get("ended"),
+        "metadata": dict(info.get("metadata") or {}),
+        "turns": stats["message_count"],
+        "tokens": stats["tokens"],
+        "first_timestamp": stats["first_timestamp"],
+        "last_timestamp": stats["last_timestamp"],
+        "summary": summary,
+        "message_count": stats["message_count"],
+        "avg_importance": stats["avg_importance"],
+        "start_time": stats["first_timestamp"],
+        "end_time": stats["last_timestamp"],
+    }
 
 
 def _call_importance(scorer: ImportanceCallable, texts: list[str]) -> list[float]:

@@ -241,6 +241,15 @@ class Message:
             id=fields.get("id"),
         )
 
+    def __getitem__(self, field: str) -> Any:
+        """A field by name (``message["content"]``): the seeds read messages as dicts."""
+        if not isinstance(field, str) or field not in self.__slots__:
+            raise KeyError(field)
+        return getattr(self, field)
+
+    # Indexing is by field name only: a Message is not a sequence to iterate.
+    __iter__ = None
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Message):
             return NotImplemented

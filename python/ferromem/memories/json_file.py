@@ -6,9 +6,10 @@ import os
 from typing import Any
 
 from .._atomic import check_path
-from ..base import MemoryBackend, TokenCounter
+from ..base import MemoryBackend, SessionScope, TokenCounter
 from ..embedders import Embedder
 from ..errors import StorageError
+from ..message import ALL_SESSIONS
 from ..stores.jsonfile import JSONFileStore
 from .durable import durable_engines
 
@@ -60,7 +61,12 @@ class JSONFileMemory(MemoryBackend):
 
 class PersistentMemory(JSONFileMemory):
     """The Phidata seed's persistent memory: ``storage_path`` is a directory holding
-    ``memory.json`` (created when missing), or an existing ``.json`` file."""
+    ``memory.json`` (both created when missing), or a ``.json`` file. As in the seed,
+    :meth:`get_context` says ``"No conversation history available."`` when there is none, and
+    :meth:`clear_memory` forgets everything."""
+
+    #: What :meth:`get_context` returns when there is nothing to show (the seed's text).
+    EMPTY_CONTEXT = "No conversation history available."
 
     def __init__(
         self,
@@ -84,3 +90,18 @@ class PersistentMemory(JSONFileMemory):
             embedder=embedder,
             hybrid=hybrid,
         )
+
+    def get_context(
+        self,
+        query: str | None = None,
+        *,
+        session_id: SessionScope = None,
+        max_tokens: int | None = None,
+    ) -> str:
+        """As :meth:`MemoryBackend.get_context`, or :attr:`EMPTY_CONTEXT` when empty."""
+        text = super().get_context(query, session_id=session_id, max_tokens=max_tokens)
+        return text or self.EMPTY_CONTEXT
+
+    def clear_memory(self) -> None:
+        """Forgets every message: of the bound session, or of every session when shared."""
+        self.clear_session(self.session_id if self.bound else ALL_SESSIONS)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._core import ImportanceScorer
-from ..base import _message_from_args
+from ..base import _message_from_args, check_summary, ended_info, session_summary
 from ..checks import check_age, check_batch, check_mapping
 from ..errors import InvalidArgumentError, InvalidTypeError
 from ..filters import compile_filters
@@ -328,16 +328,17 @@ class RedisAsyncTwins(_Base):
         await self._redis.awrite_session_info(sid, info)
         return sid
 
-    async def aend_session(self, session_id: SessionScope = None) -> None:
+    async def aend_session(
+        self, session_id: SessionScope = None, summary: str | None = None
+    ) -> None:
         """Async twin of :meth:`end_session`, on the asyncio client."""
         if not self._native:
-            return await super().aend_session(session_id)
+            return await super().aend_session(session_id, summary)
         sid = self._scope(session_id)[0]
+        summary = check_summary(summary)
         self._check_open()
         info = await self._redis.asession_info(sid) or {"metadata": {}}
-        info.setdefault("started", None)
-        info["ended"] = time.time()
-        await self._redis.awrite_session_info(sid, info)
+        await self._redis.awrite_session_info(sid, ended_info(info, summary))
         return None
 
     async def aget_session_summary(self, session_id: SessionScope = None) -> dict[str, Any]:
@@ -347,20 +348,7 @@ class RedisAsyncTwins(_Base):
         sid = self._scope(session_id)[0]
         stats = await self.aget_session_stats(sid)
         info = await self._redis.asession_info(sid) or {}
-        preamble = [
-            body for _, body in self._context_preamble([sid], None) if isinstance(body, str)
-        ]
-        return {
-            "session_id": sid,
-            "started": info.get("started"),
-            "ended": info.get("ended"),
-            "metadata": dict(info.get("metadata") or {}),
-            "turns": stats["message_count"],
-            "tokens": stats["tokens"],
-            "first_timestamp": stats["first_timestamp"],
-            "last_timestamp": stats["last_timestamp"],
-            "summary": preamble[0] if preamble else None,
-        }
+        return session_summary(sid, stats, info, self._context_preamble([sid], None))
 
     # ----------------------------------------------------------------- stats
     async def aget_stats(self) -> dict[str, Any]:

@@ -218,6 +218,27 @@ class Store(ABC):
         extra = getattr(self, "_session_info", {})
         return list(dict.fromkeys([*self.sessions(), *extra]))
 
+    # ------------------------------------------------------------------ attachment bytes
+    #: True when the store keeps attachment bytes (see :class:`~ferromem.MultiModalMemory`).
+    keeps_blobs: ClassVar[bool] = False
+
+    def put_blob(self, digest: str, data: bytes) -> bool:
+        """Stores attachment bytes under their SHA-256 (hex), once: False when that digest was
+        already stored (content addressing deduplicates)."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no attachment bytes")
+
+    def get_blob(self, digest: str) -> bytes | None:
+        """The attachment bytes stored under a digest, or None."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no attachment bytes")
+
+    def blob_digests(self) -> list[str]:
+        """The digests of every stored attachment."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no attachment bytes")
+
+    def remove_blobs(self, digests: Sequence[str]) -> int:
+        """Removes attachment bytes by digest; returns how many were there."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no attachment bytes")
+
     # ------------------------------------------------------------------ upkeep
     def usage_bytes(self) -> int:
         """Bytes the store holds (an estimate unless the store knows better)."""

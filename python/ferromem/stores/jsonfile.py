@@ -388,6 +388,51 @@ class JSONFileStore(MemoryStore):
 
         self._transaction(change)
 
+    # ------------------------------------------------------------------ attachment bytes
+    def _blob_path(self, digest: str) -> Path:
+        # Beside the file, one file per digest: the JSON file stays small, and a blob written
+        # once never changes (content addressing), so no lock is needed to read it.
+        return self.path.with_name(self.path.name + ".blobs") / digest
+
+    def put_blob(self, digest: str, data: bytes) -> bool:
+        path = self._blob_path(digest)
+        if path.exists():
+            return False
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            replace_file(path, bytes(data))
+        except OSError as e:
+            raise StorageError(f"{path}: cannot write attachment: {e}") from e
+        return True
+
+    def get_blob(self, digest: str) -> bytes | None:
+        try:
+            return self._blob_path(digest).read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise StorageError(f"{self._blob_path(digest)}: cannot read attachment: {e}") from e
+
+    def blob_digests(self) -> list[str]:
+        folder = self.path.with_name(self.path.name + ".blobs")
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
+            return []
+        return [n for n in names if len(n) == 64 and all(c in "0123456789abcdef" for c in n)]
+
+    def remove_blobs(self, digests: Sequence[str]) -> int:
+        removed = 0
+        for digest in digests:
+            try:
+                self._blob_path(digest).unlink()
+                removed += 1
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                raise StorageError(f"{self._blob_path(digest)}: cannot remove: {e}") from e
+        return removed
+
     def stats(self) -> dict[str, Any]:
         stamp = self._file_stamp()
         return {"path": str(self.path), "file_bytes": stamp[1] if stamp else 0}

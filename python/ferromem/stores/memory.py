@@ -47,6 +47,7 @@ class MemoryStore(Store):
         # (version after, added keys, removed keys) of recent writes, for stores whose engines
         # may fall behind (a file other processes write); None when nobody needs it.
         self._log: list[tuple[int, list[int], list[int]]] | None = None
+        self._blobs: dict[str, bytes] = {}
 
     # ------------------------------------------------------------------ writes
     def put(
@@ -228,6 +229,24 @@ class MemoryStore(Store):
                 removed.extend(minus)
         return Changes(added, removed, self._version)
 
+    # ------------------------------------------------------------------ attachment bytes
+    keeps_blobs = True
+
+    def put_blob(self, digest: str, data: bytes) -> bool:
+        if digest in self._blobs:
+            return False
+        self._blobs[digest] = bytes(data)
+        return True
+
+    def get_blob(self, digest: str) -> bytes | None:
+        return self._blobs.get(digest)
+
+    def blob_digests(self) -> list[str]:
+        return list(self._blobs)
+
+    def remove_blobs(self, digests: Sequence[str]) -> int:
+        return sum(self._blobs.pop(d, None) is not None for d in digests)
+
     def usage_bytes(self) -> int:
         # Object headers, dict slots and the text itself: a cheap, honest estimate.
         per_message = sys.getsizeof(Message.__new__(Message)) + 3 * 100 + 64
@@ -236,4 +255,4 @@ class MemoryStore(Store):
             total += per_message + len(m.content) + len(m.role) + len(m.id or "")
             if m.metadata:
                 total += sys.getsizeof(m.metadata)
-        return total
+        return total + sum(len(b) for b in self._blobs.values())

@@ -65,6 +65,11 @@ CREATE TABLE IF NOT EXISTS ferromem_sessions (
     info BLOB,
     count INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS ferromem_blobs (
+    digest TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    data BLOB NOT NULL
+);
 """
 _COLS = "key, id, session_id, role, body, flags, timestamp, importance, metadata, vector, crc32"
 _CHUNK = 500
@@ -745,6 +750,39 @@ class SQLiteStore(Store):
         rows = self._rows("SELECT session_id FROM ferromem_sessions WHERE info IS NOT NULL")
         started = [self._session_name(r[0]) for r in rows]
         return list(dict.fromkeys([*self.sessions(), *started]))
+
+    # ------------------------------------------------------------------ attachment bytes
+    keeps_blobs = True
+
+    def put_blob(self, digest: str, data: bytes) -> bool:
+        ad = b"blob/" + self.store_id + digest.encode()
+        with self._write():
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO ferromem_blobs VALUES (?, ?, ?)",
+                (digest, len(data), self.codec.seal(bytes(data), ad)),
+            )
+            return bool(cur.rowcount)
+
+    def get_blob(self, digest: str) -> bytes | None:
+        rows = self._rows("SELECT data FROM ferromem_blobs WHERE digest = ?", (digest,))
+        if not rows:
+            return None
+        ad = b"blob/" + self.store_id + digest.encode()
+        return self.codec.open(bytes(rows[0][0]), ad, f"{self.path}: attachment {digest}")
+
+    def blob_digests(self) -> list[str]:
+        return [str(r[0]) for r in self._rows("SELECT digest FROM ferromem_blobs")]
+
+    def remove_blobs(self, digests: Sequence[str]) -> int:
+        removed = 0
+        with self._write():
+            for chunk in _chunks(list(digests)):
+                marks = ",".join("?" * len(chunk))
+                cur = self._db.execute(
+                    f"DELETE FROM ferromem_blobs WHERE digest IN ({marks})", tuple(chunk)
+                )
+                removed += cur.rowcount
+        return removed
 
     # ------------------------------------------------------------------ upkeep
     def usage_bytes(self) -> int:
