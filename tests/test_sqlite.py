@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import ferromem
 from ferromem import (
     ALL_SESSIONS,
     CorruptDataError,
@@ -171,3 +172,32 @@ def test_cached_search_index_follows_writes_from_another_connection(tmp_path: Pa
     assert reader.search("kayaking")[0].message.id == kayak
     writer.delete_message(kayak)
     assert reader.search("kayaking") == []
+
+
+def test_hybrid_search_reads_session_orders_once_until_a_write(tmp_path, monkeypatch) -> None:
+    """Neighbour lookups in a hybrid search read each session's order from the store once and
+    keep it until the engines change (it read every hit's session for every query)."""
+    from ferromem.embedders import HashingEmbedder
+
+    mem = ferromem.SQLiteMemory(tmp_path / "h.db", embedder=HashingEmbedder(32), hybrid=True)
+    mem.add_messages(
+        [
+            ferromem.Message("user", f"turn {i} about the garage bike", session_id=f"s{i % 4}")
+            for i in range(40)
+        ],
+        session_id=ferromem.ALL_SESSIONS,
+    )
+    store = mem._engines.store
+    reads: list[str] = []
+    real = store.session_keys
+    monkeypatch.setattr(store, "session_keys", lambda sid: reads.append(sid) or real(sid))
+    first = mem.search("garage bike", session_id=ferromem.ALL_SESSIONS)
+    assert sorted(set(reads)) == ["s0", "s1", "s2", "s3"]
+    reads.clear()
+    assert mem.search("garage bike", session_id=ferromem.ALL_SESSIONS) == first
+    assert reads == []
+    mem.add_message(ferromem.Message("user", "a new turn about the garage", session_id="s1"))
+    second = mem.search("new turn", session_id=ferromem.ALL_SESSIONS)
+    assert reads
+    assert second[0].message.content == "a new turn about the garage"
+    mem.close()

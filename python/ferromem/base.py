@@ -815,7 +815,6 @@ class MemoryBackend(AsyncTwins):
         a neighbour's metadata is read only when a filter must be checked."""
         store = self._store_impl
         engines = self._engines
-        orders: dict[str, tuple[list[int], dict[int, int]]] = {}
         passing: dict[int, bool] = {}
 
         def passes(key: int) -> bool:
@@ -833,10 +832,7 @@ class MemoryBackend(AsyncTwins):
                 sid = m.session_id if m is not None else None
             if sid is None or (wanted is not None and sid not in wanted):
                 return (None, None)
-            if sid not in orders:
-                keys = engines.session_order(sid)
-                orders[sid] = (keys, {k: i for i, k in enumerate(keys)})
-            keys, at = orders[sid]
+            keys, at = engines.session_order(sid)
             i = at.get(key)
             if i is None:
                 return (None, None)

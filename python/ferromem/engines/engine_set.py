@@ -52,6 +52,10 @@ class EngineSet:
         self._partition_keys: dict[str, set[int]] = {}
         self.rebuilds = 0
         self._stamped = False
+        # Sessions' key orders read from the store for neighbour lookups, kept until the
+        # engines change (a hybrid search over many sessions would otherwise read them all
+        # again for every query).
+        self._orders: dict[str, tuple[list[int], dict[int, int]]] = {}
 
     @property
     def engines(self) -> list[Engine]:
@@ -68,11 +72,13 @@ class EngineSet:
     def _index(self, keys: Sequence[int], messages: Sequence[Message], vectors: Any) -> None:
         if not len(keys):
             return
+        self._orders.clear()
         for engine in self.engines:
             engine.add(keys, messages, vectors if engine is self.vector else None)
 
     def _drop(self, keys: Sequence[int]) -> None:
         if keys:
+            self._orders.clear()
             for engine in self.engines:
                 engine.remove(keys)
 
@@ -240,6 +246,7 @@ class EngineSet:
             for engine in self.engines:
                 engine.clear()
             self._partition_keys.clear()
+            self._orders.clear()
         else:
             old = self._partition_keys.pop(partition, set())
             self._drop(list(old))
@@ -263,20 +270,23 @@ class EngineSet:
     def reset(self) -> None:
         """Forgets what was seen: the next read rebuilds from the store."""
         self.seen.clear()
+        self._orders.clear()
 
     # ------------------------------------------------------------------ search
     def session_of(self, key: int) -> str | None:
         """The session of an indexed key, when an engine knows it (no store read)."""
         return self.vector.session_of(key) if self.vector is not None else None
 
-    def session_order(self, session_id: str) -> list[int]:
-        """A session's keys in conversation order: the keyword index's group order when it can
-        tell (no store read), else the store's chronological order."""
-        if self.keyword is not None:
-            order = self.keyword.group_order(session_id)
-            if order is not None:
-                return order
-        return self.store.session_keys(session_id)
+    def session_order(self, session_id: str) -> tuple[list[int], dict[int, int]]:
+        """A session's keys in conversation order and each key's position: the keyword
+        index's group order when it can tell (no store read), else the store's chronological
+        order."""
+        if session_id not in self._orders:
+            keys = self.keyword.group_order(session_id) if self.keyword is not None else None
+            if keys is None:
+                keys = self.store.session_keys(session_id)
+            self._orders[session_id] = (keys, {k: i for i, k in enumerate(keys)})
+        return self._orders[session_id]
 
     def ranking(
         self,
