@@ -88,16 +88,16 @@ fmt: $(VENV)/.deps  ## Format Rust and Python sources
 
 # Wheels (issue 11): one abi3 wheel for CPython 3.10 and newer, linked by zig against glibc 2.28
 # (manylinux_2_28: RHEL 8, Ubuntu 20.04, Debian 11 and newer), stripped by profile.release.
-# `make wheel` builds the release wheel (fat LTO) into dist/. `make wheel-smoke` builds the same
-# wheel in the quicker wheel-ci profile, checks its tags with auditwheel, installs it into a fresh
-# venv per interpreter (no dev dependencies) and runs the README quick start and
-# tests/smoke_wheel.py there (docs/results/wheel.md).
+# `make wheel` builds it into dist/ and checks its platform tag with auditwheel. `make
+# wheel-smoke` installs that very wheel into a fresh venv per interpreter (no dev dependencies)
+# and runs the README quick start and tests/smoke_wheel.py there (docs/results/wheel.md).
 WHEEL_DEPS := 'maturin>=1.9.4,<2.0' ziglang==0.15.2 auditwheel==6.8.2
-WHEEL_FLAGS := --zig --compatibility manylinux_2_28 --target x86_64-unknown-linux-gnu
-WHEEL_SMOKE := target/wheel-smoke
-# The interpreters the smoke wheel is installed into: pyenv's 3.10 to 3.13 where present.
+WHEEL_TAG := manylinux_2_28_x86_64
+WHEEL := dist/ferromem-*-cp310-abi3-$(WHEEL_TAG).whl
+# The interpreters the wheel is installed into: pyenv's 3.10 to 3.13 where present.
 SMOKE_PYTHONS ?= $(foreach v,3.10 3.11 3.12 3.13,$(firstword \
 	$(wildcard $(HOME)/.pyenv/versions/$(v).*/bin/python$(v))))
+SMOKE_VENVS := target/wheel-smoke
 
 $(VENV)/.wheel-deps:
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -107,25 +107,23 @@ $(VENV)/.wheel-deps:
 .PHONY: wheel
 wheel: $(VENV)/.wheel-deps  ## Build the release wheel (abi3, manylinux_2_28, stripped) into dist/
 	rm -f dist/ferromem-*.whl
-	maturin build --release $(WHEEL_FLAGS) --out dist
-	$(PY) -m auditwheel show dist/ferromem-*.whl
-	@ls -l dist/ferromem-*.whl
+	maturin build --release --zig --compatibility manylinux_2_28 \
+		--target x86_64-unknown-linux-gnu --out dist
+	$(PY) -m auditwheel show $(WHEEL) | tee dist/auditwheel.txt
+	grep -q 'consistent with.*$(WHEEL_TAG)' <(tr '\n' ' ' < dist/auditwheel.txt)
+	@ls -l $(WHEEL)
 
 .PHONY: wheel-smoke
-wheel-smoke: $(VENV)/.wheel-deps  ## Build a CI wheel; run the quick start and a smoke test in fresh venvs
+wheel-smoke: wheel  ## Install the wheel in fresh venvs; run the quick start and a smoke test
 	@test $(words $(SMOKE_PYTHONS)) -ge 2 || { \
 		echo "wheel-smoke needs two interpreters, found: $(SMOKE_PYTHONS)"; exit 1; }
-	rm -rf $(WHEEL_SMOKE)
-	maturin build --profile wheel-ci $(WHEEL_FLAGS) --out $(WHEEL_SMOKE)/dist
-	$(PY) -m auditwheel show $(WHEEL_SMOKE)/dist/ferromem-*.whl | tee $(WHEEL_SMOKE)/auditwheel.txt
-	grep -q 'manylinux_2_28_x86_64' $(WHEEL_SMOKE)/auditwheel.txt
-	@ls -l $(WHEEL_SMOKE)/dist/ferromem-*.whl
+	rm -rf $(SMOKE_VENVS)
 	@for py in $(SMOKE_PYTHONS); do \
-		venv=$(WHEEL_SMOKE)/venv-$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+		venv=$(SMOKE_VENVS)/venv-$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 		echo "== $$py -> $$venv"; \
 		$$py -m venv $$venv && \
 		env -u VIRTUAL_ENV -u PYTHONPATH PIP_DISABLE_PIP_VERSION_CHECK=1 \
-			$$venv/bin/python -m pip install -q $(WHEEL_SMOKE)/dist/ferromem-*.whl && \
+			$$venv/bin/python -m pip install -q $(WHEEL) && \
 		env -u VIRTUAL_ENV -u PYTHONPATH $$venv/bin/python tests/smoke_wheel.py || exit 1; \
 	done
 
