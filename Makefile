@@ -10,7 +10,7 @@ RUST_SOURCES := $(shell find rust -name '*.rs' -o -name Cargo.toml 2>/dev/null) 
 
 .PHONY: help
 help:  ## Show the targets
-	@grep -E '^[a-z-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(VENV)/.deps: requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,14 +24,20 @@ $(VENV)/.bench-deps: $(VENV)/.deps requirements-bench.txt
 	$(PY) -m pip install -q -r requirements-bench.txt
 	touch $@
 
-# Debug build (dev profile) for tests and the demo; release build for benchmarks.
+# Debug build (dev profile) for tests and the demo; release build for benchmarks. The extension
+# is the abi3 build (_core.abi3.so): a per-version _core.cpython-3XX-*.so left by an older build
+# would be imported before it, so it goes.
+STALE_CORE := rm -f python/ferromem/_core.cpython-*.so
+
 $(VENV)/.built-dev: $(VENV)/.deps $(RUST_SOURCES) pyproject.toml
+	$(STALE_CORE)
 	maturin develop -q
 	rm -f $(VENV)/.built-release
 	touch $@
 
 .PHONY: build-release
 build-release: $(VENV)/.bench-deps
+	$(STALE_CORE)
 	maturin develop -q --release
 	rm -f $(VENV)/.built-dev
 	touch $(VENV)/.built-release
@@ -80,6 +86,47 @@ fmt: $(VENV)/.deps  ## Format Rust and Python sources
 	$(PY) -m ruff format python tests benches
 	$(PY) -m ruff check --fix python tests benches
 
+# Wheels (issue 11): one abi3 wheel for CPython 3.10 and newer, linked by zig against glibc 2.28
+# (manylinux_2_28: RHEL 8, Ubuntu 20.04, Debian 11 and newer), stripped by profile.release.
+# `make wheel` builds it into dist/ and checks its platform tag with auditwheel. `make
+# wheel-smoke` installs that very wheel into a fresh venv per interpreter (no dev dependencies)
+# and runs the README quick start and tests/smoke_wheel.py there (docs/results/wheel.md).
+WHEEL_DEPS := 'maturin>=1.9.4,<2.0' ziglang==0.15.2 auditwheel==6.8.2
+WHEEL_TAG := manylinux_2_28_x86_64
+WHEEL := dist/ferromem-*-cp310-abi3-$(WHEEL_TAG).whl
+# The interpreters the wheel is installed into: pyenv's 3.10 to 3.13 where present.
+SMOKE_PYTHONS ?= $(foreach v,3.10 3.11 3.12 3.13,$(firstword \
+	$(wildcard $(HOME)/.pyenv/versions/$(v).*/bin/python$(v))))
+SMOKE_VENVS := target/wheel-smoke
+
+$(VENV)/.wheel-deps:
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q $(WHEEL_DEPS)
+	touch $@
+
+.PHONY: wheel
+wheel: $(VENV)/.wheel-deps  ## Build the release wheel (abi3, manylinux_2_28, stripped) into dist/
+	rm -f dist/ferromem-*.whl
+	maturin build --release --zig --compatibility manylinux_2_28 \
+		--target x86_64-unknown-linux-gnu --out dist
+	$(PY) -m auditwheel show $(WHEEL) | tee dist/auditwheel.txt
+	grep -q 'consistent with.*$(WHEEL_TAG)' <(tr '\n' ' ' < dist/auditwheel.txt)
+	@ls -l $(WHEEL)
+
+.PHONY: wheel-smoke
+wheel-smoke: wheel  ## Install the wheel in fresh venvs; run the quick start and a smoke test
+	@test $(words $(SMOKE_PYTHONS)) -ge 2 || { \
+		echo "wheel-smoke needs two interpreters, found: $(SMOKE_PYTHONS)"; exit 1; }
+	rm -rf $(SMOKE_VENVS)
+	@for py in $(SMOKE_PYTHONS); do \
+		venv=$(SMOKE_VENVS)/venv-$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
+		echo "== $$py -> $$venv"; \
+		$$py -m venv $$venv && \
+		env -u VIRTUAL_ENV -u PYTHONPATH PIP_DISABLE_PIP_VERSION_CHECK=1 \
+			$$venv/bin/python -m pip install -q $(WHEEL) && \
+		env -u VIRTUAL_ENV -u PYTHONPATH $$venv/bin/python tests/smoke_wheel.py || exit 1; \
+	done
+
 # aarch64 without rustup downloads: Debian's rustc-web (1.96, bookworm-security) with its arm64
 # standard library (multiarch) and the cross C compiler for zstd's build script.
 AARCH64_ENV := RUSTC=/usr/bin/rustc CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc
@@ -127,4 +174,4 @@ bench-compare: build-release  ## Rerun the micro-benchmarks; fail on a slowdown 
 
 .PHONY: clean
 clean:
-	rm -rf $(VENV) target .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) target dist .pytest_cache .mypy_cache .ruff_cache

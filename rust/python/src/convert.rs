@@ -1,6 +1,5 @@
 //! Argument conversion shared by every engine's binding.
 
-use pyo3::buffer::PyUntypedBuffer;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyMemoryView, PyString};
 
@@ -61,28 +60,24 @@ pub fn type_name(obj: &Bound<'_, PyAny>) -> String {
 /// The bytes of a bytes-like argument: `bytes` are borrowed (immutable, so they may be read
 /// without the GIL); any other buffer (bytearray, memoryview, numpy array, array.array) is
 /// copied while the GIL is held, since its owner could change it once the GIL is released.
-pub enum ByteArg<'py> {
-    /// A `bytes` object, read in place.
-    Borrowed(Bound<'py, PyBytes>),
-    /// A copy of another buffer's contents.
-    Owned(Vec<u8>),
-}
+pub struct ByteArg<'py>(Bound<'py, PyBytes>);
 
 impl ByteArg<'_> {
     /// The bytes.
     pub fn as_slice(&self) -> &[u8] {
-        match self {
-            ByteArg::Borrowed(b) => b.as_bytes(),
-            ByteArg::Owned(v) => v,
-        }
+        self.0.as_bytes()
     }
 }
 
 /// Reads a bytes-like argument (anything with the buffer protocol); `str` and other objects
 /// are a `TypeError` naming `arg`.
+///
+/// Other buffers are copied by `memoryview(obj).tobytes()` (one copy, in C order for strided
+/// views too): the stable ABI of CPython 3.10, which the abi3 wheel targets, has no
+/// `PyObject_GetBuffer` (it came to the limited API in 3.11), but it has memoryview.
 pub fn byte_arg<'py>(obj: &Bound<'py, PyAny>, arg: &str) -> PyResult<ByteArg<'py>> {
     if let Ok(b) = obj.cast::<PyBytes>() {
-        return Ok(ByteArg::Borrowed(b.clone()));
+        return Ok(ByteArg(b.clone()));
     }
     let not_bytes = || {
         crate::errors::invalid_type(format!(
@@ -93,16 +88,7 @@ pub fn byte_arg<'py>(obj: &Bound<'py, PyAny>, arg: &str) -> PyResult<ByteArg<'py
     if obj.is_instance_of::<PyString>() {
         return Err(not_bytes());
     }
-    let buf = PyUntypedBuffer::get(obj).map_err(|_| not_bytes())?;
-    if buf.is_c_contiguous() {
-        // SAFETY: the buffer is exported (held by `buf`) and C-contiguous, so `len_bytes` bytes
-        // from `buf_ptr` are valid; we copy them while holding the GIL.
-        let bytes =
-            unsafe { std::slice::from_raw_parts(buf.buf_ptr() as *const u8, buf.len_bytes()) };
-        return Ok(ByteArg::Owned(bytes.to_vec()));
-    }
-    // Strided views: let memoryview gather them in C order.
-    let view = PyMemoryView::from(obj)?;
-    let gathered = view.call_method0("tobytes")?.cast_into::<PyBytes>().map_err(|_| not_bytes())?;
-    Ok(ByteArg::Borrowed(gathered))
+    let view = PyMemoryView::from(obj).map_err(|_| not_bytes())?;
+    let copied = view.call_method0("tobytes")?.cast_into::<PyBytes>().map_err(|_| not_bytes())?;
+    Ok(ByteArg(copied))
 }
