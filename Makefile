@@ -92,8 +92,10 @@ fmt: $(VENV)/.deps  ## Format Rust and Python sources
 # wheel-smoke` installs that very wheel into a fresh venv per interpreter (no dev dependencies)
 # and runs the README quick start and tests/smoke_wheel.py there (docs/results/wheel.md).
 WHEEL_DEPS := 'maturin>=1.9.4,<2.0' ziglang==0.15.2 auditwheel==6.8.2
-WHEEL_TAG := manylinux_2_28_x86_64
-WHEEL := dist/ferromem-*-cp310-abi3-$(WHEEL_TAG).whl
+# manylinux2014 (glibc 2.17) also builds and passes the smoke test (docs/results/wheel.md).
+WHEEL_COMPAT ?= manylinux_2_28
+WHEEL_TAG := $(if $(filter manylinux2014,$(WHEEL_COMPAT)),manylinux_2_17,$(WHEEL_COMPAT))_x86_64
+WHEEL := dist/ferromem-*-cp310-abi3-*$(WHEEL_TAG).whl
 # The interpreters the wheel is installed into: pyenv's 3.10 to 3.13 where present.
 SMOKE_PYTHONS ?= $(foreach v,3.10 3.11 3.12 3.13,$(firstword \
 	$(wildcard $(HOME)/.pyenv/versions/$(v).*/bin/python$(v))))
@@ -107,7 +109,7 @@ $(VENV)/.wheel-deps:
 .PHONY: wheel
 wheel: $(VENV)/.wheel-deps  ## Build the release wheel (abi3, manylinux_2_28, stripped) into dist/
 	rm -f dist/ferromem-*.whl
-	maturin build --release --zig --compatibility manylinux_2_28 \
+	maturin build --release --zig --compatibility $(WHEEL_COMPAT) \
 		--target x86_64-unknown-linux-gnu --out dist
 	$(PY) -m auditwheel show $(WHEEL) | tee dist/auditwheel.txt
 	grep -q 'consistent with.*$(WHEEL_TAG)' <(tr '\n' ' ' < dist/auditwheel.txt)
