@@ -50,3 +50,12 @@ def test_links_resolve() -> None:
             if target.startswith(("http://", "https://", "mailto:")):
                 continue
             assert (doc.parent / target).exists(), f"{doc.name} links to missing {target}"
+
+
+def test_the_readme_quick_start_is_the_one_the_wheel_smoke_test_runs() -> None:
+    """`make wheel-smoke` runs tests/quickstart.py against the installed wheel: it must be the
+    README's first Python example, word for word."""
+    readme = (ROOT / "README.md").read_text()
+    first = re.search(r"```python\n(.*?)```", readme, re.S)
+    assert first is not None
+    assert first.group(1) == (ROOT / "tests" / "quickstart.py").read_text()
