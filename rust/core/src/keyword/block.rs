@@ -224,10 +224,11 @@ pub fn decode(data: &[u8]) -> (Header, Vec<u32>, Vec<u8>) {
 /// documents added since the list was sealed), one window of up to 128 postings at a time.
 #[derive(Clone, Debug)]
 pub struct Cursor<'a> {
-    docs: [u32; BLOCK],
-    tfs: [u32; BLOCK],
     len: usize,
     pos: usize,
+    docs: [u32; BLOCK],
+    /// `tf - 1`, as blocks store them.
+    tfs: [u32; BLOCK],
     data: &'a [u8],
     at: usize,
     blocks_left: usize,
@@ -248,10 +249,10 @@ impl<'a> Cursor<'a> {
             Header::read(sealed).expect("lists in memory are well formed")
         };
         let mut c = Cursor {
-            docs: [0; BLOCK],
-            tfs: [0; BLOCK],
             len: 0,
             pos: 0,
+            docs: [0; BLOCK],
+            tfs: [0; BLOCK],
             data: sealed,
             at,
             blocks_left: head.n / BLOCK,
@@ -276,7 +277,8 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub fn doc(&self) -> u32 {
         if self.pos < self.len {
-            self.docs[self.pos]
+            // pos < len <= BLOCK: the mask only spares the bounds check.
+            self.docs[self.pos & (BLOCK - 1)]
         } else {
             u32::MAX
         }
@@ -285,7 +287,7 @@ impl<'a> Cursor<'a> {
     /// The frequency at the current document (call only when not exhausted).
     #[inline]
     pub fn tf(&self) -> u8 {
-        self.tfs[self.pos] as u8
+        self.tfs[self.pos & (BLOCK - 1)] as u8 + 1
     }
 
     /// Moves to the next document.
@@ -313,9 +315,6 @@ impl<'a> Cursor<'a> {
                 doc_bits,
             );
             packer.decompress(&data[start + used..], &mut self.tfs, tf_bits);
-            for tf in &mut self.tfs {
-                *tf += 1;
-            }
             self.at = start + 16 * (doc_bits as usize + tf_bits as usize);
             self.blocks_left -= 1;
             self.prev = Some(self.docs[BLOCK - 1]);
@@ -326,7 +325,7 @@ impl<'a> Cursor<'a> {
                 let (doc, tf) = rest_posting(data, &mut at, self.prev)
                     .expect("lists in memory are well formed");
                 self.docs[i] = doc;
-                self.tfs[i] = tf as u32;
+                self.tfs[i] = tf as u32 - 1;
                 self.prev = Some(doc);
             }
             self.at = at;
@@ -337,7 +336,7 @@ impl<'a> Cursor<'a> {
             let n = (self.tail_docs.len() - from).min(BLOCK);
             self.docs[..n].copy_from_slice(&self.tail_docs[from..from + n]);
             for (slot, &tf) in self.tfs[..n].iter_mut().zip(&self.tail_tfs[from..from + n]) {
-                *slot = tf as u32;
+                *slot = tf as u32 - 1;
             }
             self.tail_at = from + n;
             self.len = n;
@@ -353,12 +352,23 @@ impl<'a> Cursor<'a> {
         }
         if self.docs[self.len - 1] < target {
             self.skip_windows(target);
-            if self.pos >= self.len {
+            if self.doc() >= target {
                 return;
             }
         }
-        let window = &self.docs[self.pos..self.len];
-        self.pos += window.partition_point(|&d| d < target);
+        // Gallop: a probed list's next match is usually a few postings ahead.
+        let docs = &self.docs[..self.len];
+        let mut lo = self.pos;
+        let mut step = 1;
+        let mut hi = lo + step;
+        while hi < docs.len() && docs[hi] < target {
+            lo = hi;
+            step <<= 1;
+            hi = lo + step;
+        }
+        let hi = hi.min(docs.len());
+        // docs[lo] < target <= docs[hi] (or the window's end).
+        self.pos = lo + 1 + docs[lo + 1..hi].partition_point(|&d| d < target);
     }
 
     /// Drops the current window and loads the first one that can hold `target`.
