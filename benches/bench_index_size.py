@@ -44,6 +44,7 @@ def keyword_sizes(texts: list[str], queries: list[str]) -> None:
         snap = Path(tmp) / "kw.bin"
         index.save(snap)
         snap_bytes = snap.stat().st_size
+        (Path(tmp) / "tantivy").mkdir()
         tan, tan_s = tantivy_index(texts, Path(tmp) / "tantivy")
         tan_bytes = dir_bytes(Path(tmp) / "tantivy")
         ours_lat = latencies(lambda q: index.search(q, 10), queries)

@@ -103,7 +103,9 @@ class CompressedStore(Store):
         self._session_blocks: dict[str, list[int]] = {}
         self.block_session: dict[int, str] = {}
         self._open: dict[str, tuple[int, int]] = {}  # session -> (open block, messages held)
-        self._samples: list[bytes] | None = []
+        # Until a dictionary is trained: how much text went into blocks (the samples are read
+        # back from the blocks at training time rather than kept, which would double the text).
+        self._learning = True
         self._sample_bytes = 0
         self._train_at = dictionary_bytes
         self.damaged: set[int] = set()
@@ -254,21 +256,23 @@ class CompressedStore(Store):
 
     def _learn(self, batch: list[Message]) -> None:
         """Gathers text until a dictionary can be trained, then trains it once."""
-        if self._samples is None:
+        if not self._learning:
             return
-        for m in batch:
-            sample = m.content.encode()
-            self._samples.append(sample)
-            self._sample_bytes += len(sample)
+        self._sample_bytes += sum(len(m.content.encode()) for m in batch)
         if self._sample_bytes < self._train_at:
             return
+        samples = [
+            record[4].encode()
+            for block, session_id in list(self.block_session.items())
+            for record in self._block_records(block, session_id)
+        ]
         try:
-            dictionary = train_dictionary(self._samples, self.dictionary_size)
+            dictionary = train_dictionary(samples, self.dictionary_size)
         except InvalidArgumentError:
             # Too uniform or too little to learn from: try again with twice the text.
             self._train_at *= 2
             return
-        self._samples = None
+        self._learning = False
         self.blocks.set_dictionary(dictionary)
 
     def _block_records(self, block: int, session_id: str) -> list[_Record]:
@@ -434,13 +438,11 @@ class CompressedStore(Store):
 
     # ------------------------------------------------------------------ figures
     def usage_bytes(self) -> int:
-        """Blocks, dictionary and id map (Rust), plain messages, dictionary training samples and
-        per-block/per-session bookkeeping (the keyword index is the engine's)."""
-        samples = self._sample_bytes + 50 * len(self._samples) if self._samples else 0
+        """Blocks, dictionary and id map (Rust), plain messages and per-block/per-session
+        bookkeeping (the keyword index is the engine's)."""
         return (
             self.blocks.memory_usage_bytes()
             + self.plain_bytes
-            + samples
             + BLOCK_OVERHEAD * len(self.block_session)
             + SESSION_OVERHEAD * len(self._counts)
             + sys.getsizeof(self._plain_key)
