@@ -98,6 +98,7 @@ class CompressedStore(Store):
         self._plain: dict[str, dict[str, Message]] = {}
         self._plain_key: dict[str, int] = {}
         self._plain_by_key: dict[int, Message] = {}
+        self._plain_peak = 0  # most entries the plain maps held since they were last rebuilt
         self.plain_bytes = 0
         self._counts: dict[str, int] = {}
         self._session_blocks: dict[str, list[int]] = {}
@@ -147,10 +148,21 @@ class CompressedStore(Store):
             self._counts[sid] = self._counts.get(sid, 0) + 1
             touched[sid] = None
             keys.append(key)
+        self._plain_peak = max(self._plain_peak, len(self._plain_key))
         for sid in touched:
             self._compact(sid)
+        self._shrink_plain_maps()
         self._version += 1
         return WriteResult(keys, removed, {None: (before, self._version)})
+
+    def _shrink_plain_maps(self) -> None:
+        """Rebuilds the plain-message maps once they hold under a quarter of their peak: a dict
+        keeps the table it grew to, and a big write passes every message through them."""
+        if len(self._plain_key) * 4 < self._plain_peak:
+            self._plain_key = dict(self._plain_key)
+            self._plain_by_key = dict(self._plain_by_key)
+            self._plain = {sid: dict(plain) for sid, plain in self._plain.items()}
+            self._plain_peak = len(self._plain_key)
 
     def remove(self, keys: Sequence[int]) -> WriteResult:
         before = self._version
