@@ -136,8 +136,8 @@ def test_delete_clear_and_cleanup_reach_compressed_messages() -> None:
 def test_memory_limit_recompresses_then_evicts_and_says_so(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    mem = CompressedMemory(max_memory_mb=0.6, recent=4, block_messages=16)
-    limit = 0.6 * 1024 * 1024
+    mem = CompressedMemory(max_memory_mb=0.3, recent=4, block_messages=16)
+    limit = 0.3 * 1024 * 1024
     with caplog.at_level(logging.WARNING, logger="ferromem"):
         for start in range(0, 3000, 500):
             msgs = [Message("user", text(i) + f" #{i}") for i in range(start, start + 500)]

@@ -98,12 +98,15 @@ class CompressedStore(Store):
         self._plain: dict[str, dict[str, Message]] = {}
         self._plain_key: dict[str, int] = {}
         self._plain_by_key: dict[int, Message] = {}
+        self._plain_peak = 0  # most entries the plain maps held since they were last rebuilt
         self.plain_bytes = 0
         self._counts: dict[str, int] = {}
         self._session_blocks: dict[str, list[int]] = {}
         self.block_session: dict[int, str] = {}
         self._open: dict[str, tuple[int, int]] = {}  # session -> (open block, messages held)
-        self._samples: list[bytes] | None = []
+        # Until a dictionary is trained: how much text went into blocks (the samples are read
+        # back from the blocks at training time rather than kept, which would double the text).
+        self._learning = True
         self._sample_bytes = 0
         self._train_at = dictionary_bytes
         self.damaged: set[int] = set()
@@ -145,10 +148,21 @@ class CompressedStore(Store):
             self._counts[sid] = self._counts.get(sid, 0) + 1
             touched[sid] = None
             keys.append(key)
+        self._plain_peak = max(self._plain_peak, len(self._plain_key))
         for sid in touched:
             self._compact(sid)
+        self._shrink_plain_maps()
         self._version += 1
         return WriteResult(keys, removed, {None: (before, self._version)})
+
+    def _shrink_plain_maps(self) -> None:
+        """Rebuilds the plain-message maps once they hold under a quarter of their peak: a dict
+        keeps the table it grew to, and a big write passes every message through them."""
+        if len(self._plain_key) * 4 < self._plain_peak:
+            self._plain_key = dict(self._plain_key)
+            self._plain_by_key = dict(self._plain_by_key)
+            self._plain = {sid: dict(plain) for sid, plain in self._plain.items()}
+            self._plain_peak = len(self._plain_key)
 
     def remove(self, keys: Sequence[int]) -> WriteResult:
         before = self._version
@@ -254,21 +268,23 @@ class CompressedStore(Store):
 
     def _learn(self, batch: list[Message]) -> None:
         """Gathers text until a dictionary can be trained, then trains it once."""
-        if self._samples is None:
+        if not self._learning:
             return
-        for m in batch:
-            sample = m.content.encode()
-            self._samples.append(sample)
-            self._sample_bytes += len(sample)
+        self._sample_bytes += sum(len(m.content.encode()) for m in batch)
         if self._sample_bytes < self._train_at:
             return
+        samples = [
+            record[4].encode()
+            for block, session_id in list(self.block_session.items())
+            for record in self._block_records(block, session_id)
+        ]
         try:
-            dictionary = train_dictionary(self._samples, self.dictionary_size)
+            dictionary = train_dictionary(samples, self.dictionary_size)
         except InvalidArgumentError:
             # Too uniform or too little to learn from: try again with twice the text.
             self._train_at *= 2
             return
-        self._samples = None
+        self._learning = False
         self.blocks.set_dictionary(dictionary)
 
     def _block_records(self, block: int, session_id: str) -> list[_Record]:
@@ -434,13 +450,11 @@ class CompressedStore(Store):
 
     # ------------------------------------------------------------------ figures
     def usage_bytes(self) -> int:
-        """Blocks, dictionary and id map (Rust), plain messages, dictionary training samples and
-        per-block/per-session bookkeeping (the keyword index is the engine's)."""
-        samples = self._sample_bytes + 50 * len(self._samples) if self._samples else 0
+        """Blocks, dictionary and id map (Rust), plain messages and per-block/per-session
+        bookkeeping (the keyword index is the engine's)."""
         return (
             self.blocks.memory_usage_bytes()
             + self.plain_bytes
-            + samples
             + BLOCK_OVERHEAD * len(self.block_session)
             + SESSION_OVERHEAD * len(self._counts)
             + sys.getsizeof(self._plain_key)

@@ -42,11 +42,13 @@ impl DocLens {
     }
 
     /// Documents held.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.small.len()
     }
 
     /// Every length, in document order.
+    #[cfg(test)]
     pub fn to_vec(&self) -> Vec<u32> {
         (0..self.small.len() as u32).map(|d| self.get(d)).collect()
     }

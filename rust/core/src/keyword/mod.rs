@@ -2,22 +2,31 @@
 //! deletion, groups (sessions) and topics.
 //!
 //! Documents are numbered in insertion order; postings list those numbers in ascending order,
-//! so appending keeps every list sorted. Deleting clears a bit in `alive`; posting lists are
-//! purged of deleted documents lazily, when a query first touches them ([`KeywordIndex::clean_for`])
-//! or on [`KeywordIndex::compact`] (which `remove` runs by itself once deletions reach a quarter
-//! of the live documents); this keeps `remove` cheap and document frequencies exact.
+//! so appending keeps every list sorted. New postings go to a small uncompressed tail, which is
+//! sealed into the compressed lists ([`sealed`], [`block`]) once it holds an eighth of the
+//! documents, so sealing costs a constant amount of copying per document.
+//!
+//! Deleting clears a bit in `alive` (a tombstone): searches skip dead documents, and their
+//! postings leave the lists on [`KeywordIndex::compact`] (which `remove` runs by itself once
+//! deletions reach a quarter of the live documents). Document frequencies stay exact: a query's
+//! terms are counted once after a deletion ([`KeywordIndex::clean_for`]) and remembered.
 
+mod block;
+mod ids;
 mod ingest;
 mod lens;
 mod persist;
 mod postings;
+mod sealed;
 mod search;
 pub mod topics;
 
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-pub use self::postings::{tf_bucket, Cursor, Postings, TF_BUCKETS};
+pub use self::block::Cursor;
+pub use self::postings::{tf_bucket, Postings, TF_BUCKETS};
+use self::sealed::{Sealed, TermRef};
 pub use self::search::Neighbours;
 pub use self::topics::{default_topics, Topics};
 use crate::error::{Error, Result};
@@ -99,14 +108,21 @@ impl Params {
 pub struct KeywordIndex {
     params: Params,
     topics: Topics,
+    /// Compressed lists of every document up to the last seal.
+    sealed: Sealed,
+    /// The tail: terms of documents added since the last seal, and their uncompressed lists.
     terms: FxHashMap<Box<str>, u32>,
     postings: Vec<Postings>,
-    ids: Vec<u64>,
+    /// Documents added since the last seal.
+    tail_docs: usize,
+    ids: ids::DocIds,
     lens: lens::DocLens,
-    uniq: Vec<u16>,
+    /// Distinct terms per document (for Jaccard), in the byte codes of `lens`.
+    uniq: lens::DocLens,
     doc_group: Vec<u32>,
     alive: Vec<u64>,
-    by_id: FxHashMap<u64, u32>,
+    /// Live documents.
+    live: usize,
     total_len: u64,
     group_ids: FxHashMap<Box<str>, u32>,
     group_names: Vec<Box<str>>,
@@ -115,6 +131,10 @@ pub struct KeywordIndex {
     ungrouped: Vec<u32>,
     topic_docs: Vec<Vec<u32>>,
     epoch: u32,
+    /// The epoch at which the lists last held no deleted document.
+    clean_epoch: u32,
+    /// Live document frequencies of terms counted since then, with the epoch of the count.
+    live_df: FxHashMap<TermRef, (u32, u32)>,
     /// Deletions since the last [`KeywordIndex::compact`].
     deleted_since_compact: usize,
 }
@@ -128,14 +148,16 @@ impl KeywordIndex {
         Ok(KeywordIndex {
             params,
             topics,
+            sealed: Sealed::default(),
             terms: FxHashMap::default(),
             postings: Vec::new(),
-            ids: Vec::new(),
+            tail_docs: 0,
+            ids: ids::DocIds::default(),
             lens: lens::DocLens::default(),
-            uniq: Vec::new(),
+            uniq: lens::DocLens::default(),
             doc_group: Vec::new(),
             alive: Vec::new(),
-            by_id: FxHashMap::default(),
+            live: 0,
             total_len: 0,
             group_ids: FxHashMap::default(),
             group_names: Vec::new(),
@@ -143,6 +165,8 @@ impl KeywordIndex {
             ungrouped: Vec::new(),
             topic_docs,
             epoch: 0,
+            clean_epoch: 0,
+            live_df: FxHashMap::default(),
             deleted_since_compact: 0,
         })
     }
@@ -159,22 +183,28 @@ impl KeywordIndex {
 
     /// Live (not deleted) documents.
     pub fn len(&self) -> usize {
-        self.by_id.len()
+        self.live
     }
 
     /// True when no live document is held.
     pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
+        self.live == 0
     }
 
     /// True when `id` is a live document.
     pub fn contains(&self, id: u64) -> bool {
-        self.by_id.contains_key(&id)
+        self.doc_of(id).is_some()
     }
 
-    /// Distinct terms ever indexed.
+    /// The live document holding `id`.
+    fn doc_of(&self, id: u64) -> Option<u32> {
+        self.ids.find(id, |d| self.is_alive(d))
+    }
+
+    /// Distinct terms held (terms only deleted documents had leave on compaction).
     pub fn vocabulary_len(&self) -> usize {
-        self.terms.len()
+        let tail_only = self.terms.keys().filter(|t| self.sealed.find(t).is_none()).count();
+        self.sealed.len() + tail_only
     }
 
     /// Live documents of `group` (0 for an unknown group).
@@ -226,12 +256,13 @@ impl KeywordIndex {
         }
         for (i, &id) in ids.iter().enumerate() {
             let doc = first + i as u32;
-            self.ids.push(id);
-            self.by_id.insert(id, doc);
+            let alive = &self.alive;
+            self.ids.push(id, |d| alive[(d >> 6) as usize] >> (d & 63) & 1 != 0);
             if doc & 63 == 0 {
                 self.alive.push(0);
             }
             self.alive[(doc >> 6) as usize] |= 1 << (doc & 63);
+            self.live += 1;
             let group = match groups {
                 Some(g) => self.group_of(g[i]),
                 None => NO_GROUP,
@@ -243,11 +274,31 @@ impl KeywordIndex {
                 self.ungrouped.push(doc);
             }
         }
+        self.tail_docs += ids.len();
+        if self.tail_docs * 8 >= self.ids.len() {
+            // A seal that fails (4 GiB of postings) leaves the tail as it is, still searchable.
+            let _ = self.seal(false);
+        }
+        Ok(())
+    }
+
+    /// Moves the tail into the compressed lists; with `purge`, also drops every deleted
+    /// document's postings (and terms left with none).
+    fn seal(&mut self, purge: bool) -> Result<()> {
+        let mut tail: Vec<(&str, &Postings)> =
+            self.terms.iter().map(|(t, &id)| (&**t, &self.postings[id as usize])).collect();
+        let alive = &self.alive;
+        let keep = |d: u32| alive[(d >> 6) as usize] >> (d & 63) & 1 != 0;
+        self.sealed = sealed::merge(&self.sealed, &mut tail, purge, keep)?;
+        self.terms = FxHashMap::default();
+        self.postings = Vec::new();
+        self.tail_docs = 0;
+        self.live_df = FxHashMap::default();
         Ok(())
     }
 
     fn check_new_ids(&self, ids: &[u64]) -> Result<()> {
-        if let Some(id) = ids.iter().find(|id| self.by_id.contains_key(id)) {
+        if let Some(id) = ids.iter().find(|&&id| self.contains(id)) {
             return Err(Error::invalid(format!("ids: id {id} is already in the index")));
         }
         if ids.len() > 1 {
@@ -272,13 +323,12 @@ impl KeywordIndex {
 
     /// Appends one analyzed chunk whose first document is `base`.
     fn merge(&mut self, base: u32, chunk: ingest::Chunk) {
-        let epoch = self.epoch;
         for (t, term) in chunk.terms.into_iter().enumerate() {
             let range = chunk.offsets[t] as usize..chunk.offsets[t + 1] as usize;
             let next = self.postings.len() as u32;
             let tid = *self.terms.entry(term).or_insert(next);
             if tid == next {
-                self.postings.push(Postings::new(epoch));
+                self.postings.push(Postings::new());
             }
             let list = &mut self.postings[tid as usize];
             let docs = &chunk.docs[range.clone()];
@@ -303,22 +353,25 @@ impl KeywordIndex {
         for &len in &chunk.lens {
             self.lens.push(len);
         }
-        self.uniq.extend_from_slice(&chunk.uniq);
+        for &u in &chunk.uniq {
+            self.uniq.push(u as u32);
+        }
     }
 
     /// Deletes `ids`. Every id must be live: otherwise nothing is deleted and the error lists
     /// the unknown ones.
     pub fn remove(&mut self, ids: &[u64]) -> Result<()> {
-        let unknown: Vec<u64> =
-            ids.iter().copied().filter(|id| !self.by_id.contains_key(id)).collect();
+        let unknown: Vec<u64> = ids.iter().copied().filter(|&id| !self.contains(id)).collect();
         if !unknown.is_empty() {
             return Err(Error::UnknownIds(unknown));
         }
         let mut touched: FxHashSet<u32> = FxHashSet::default();
         for id in ids {
             // A repeated id was removed by its first occurrence.
-            let Some(doc) = self.by_id.remove(id) else { continue };
+            let Some(doc) = self.doc_of(*id) else { continue };
+            self.ids.remove(*id);
             self.alive[(doc >> 6) as usize] &= !(1 << (doc & 63));
+            self.live -= 1;
             self.total_len -= self.lens.get(doc) as u64;
             let g = self.doc_group[doc as usize];
             if g != NO_GROUP {
@@ -345,41 +398,39 @@ impl KeywordIndex {
         Ok(())
     }
 
-    /// Purges deleted documents from the posting lists of `query`'s terms, so that a search
-    /// reads only live postings. Cheap when nothing was deleted since the last purge.
+    /// Counts the live documents of `query`'s terms (once per deletion epoch), so that a
+    /// search after deletions scores with exact document frequencies without recounting.
     pub fn clean_for(&mut self, query: &str) {
-        let epoch = self.epoch;
-        for tid in self.query_terms(query).0 {
-            let list = &mut self.postings[tid as usize];
-            if list.clean_epoch != epoch {
-                let alive = &self.alive;
-                list.retain(epoch, |d| alive[(d >> 6) as usize] >> (d & 63) & 1 != 0);
+        if self.epoch == self.clean_epoch {
+            return;
+        }
+        for t in self.query_terms(query).0 {
+            if self.live_df.get(&t).is_none_or(|&(e, _)| e != self.epoch) {
+                let df = self.count_live(t);
+                self.live_df.insert(t, (self.epoch, df));
             }
         }
     }
 
     /// True when [`KeywordIndex::clean_for`] would change something for `query`.
     pub fn needs_cleaning(&self, query: &str) -> bool {
-        self.query_terms(query)
-            .0
-            .iter()
-            .any(|&t| self.postings[t as usize].clean_epoch != self.epoch)
+        self.epoch != self.clean_epoch
+            && self
+                .query_terms(query)
+                .0
+                .iter()
+                .any(|t| self.live_df.get(t).is_none_or(|&(e, _)| e != self.epoch))
     }
 
-    /// Purges every posting list and topic list of deleted documents and releases spare
-    /// capacity (after a bulk load, or after many deletions).
+    /// Purges every posting list and topic list of deleted documents, compresses the tail and
+    /// releases spare capacity (after a bulk load, or after many deletions).
     pub fn compact(&mut self) {
         self.deleted_since_compact = 0;
-        let epoch = self.epoch;
+        if self.seal(self.epoch != self.clean_epoch).is_ok() {
+            self.clean_epoch = self.epoch;
+        }
         let alive = &self.alive;
         let is_alive = |d: u32| alive[(d >> 6) as usize] >> (d & 63) & 1 != 0;
-        for list in &mut self.postings {
-            if list.clean_epoch != epoch {
-                list.retain(epoch, is_alive);
-            }
-            list.docs.shrink_to_fit();
-            list.tfs.shrink_to_fit();
-        }
         let lists = self.topic_docs.iter_mut().chain(self.group_docs.iter_mut());
         for list in lists.chain(std::iter::once(&mut self.ungrouped)) {
             list.retain(|&d| is_alive(d));
@@ -390,7 +441,7 @@ impl KeywordIndex {
         self.uniq.shrink_to_fit();
         self.doc_group.shrink_to_fit();
         self.alive.shrink_to_fit();
-        self.postings.shrink_to_fit();
+        self.live_df.shrink_to_fit();
     }
 
     /// Ids of the live documents tagged with `topic` (optionally only those in `group`), in
@@ -411,28 +462,29 @@ impl KeywordIndex {
             .iter()
             .copied()
             .filter(|&d| self.is_alive(d) && g.is_none_or(|g| self.doc_group[d as usize] == g))
-            .map(|d| self.ids[d as usize])
+            .map(|d| self.ids.get(d))
             .collect())
     }
 
     /// Bytes held by the index's data structures (by capacity, including hash tables).
     pub fn memory_bytes(&self) -> usize {
         let map_entry = |key: usize| key + 8 + 1; // slot plus control byte (hashbrown)
-        let terms: usize = self.terms.keys().map(|k| k.len() + 16).sum::<usize>()
-            + self.terms.capacity() * map_entry(16 + 4);
-        let postings: usize = self.postings.iter().map(|p| p.heap_bytes()).sum::<usize>()
-            + self.postings.capacity() * std::mem::size_of::<Postings>();
-        let docs = self.ids.capacity() * 8
+        let tail: usize = self.terms.keys().map(|k| k.len() + 16).sum::<usize>()
+            + self.terms.capacity() * map_entry(16 + 4)
+            + self.postings.iter().map(|p| p.heap_bytes()).sum::<usize>()
+            + self.postings.capacity() * std::mem::size_of::<Postings>()
+            + self.live_df.capacity() * (std::mem::size_of::<(TermRef, (u32, u32))>() + 1);
+        let docs = self.ids.heap_bytes()
             + self.lens.heap_bytes()
-            + self.uniq.capacity() * 2
+            + self.uniq.heap_bytes()
             + self.doc_group.capacity() * 4
-            + self.alive.capacity() * 8
-            + self.by_id.capacity() * (12 + 1);
+            + self.alive.capacity() * 8;
         let groups: usize = self.group_docs.iter().map(|g| g.capacity() * 4 + 24).sum::<usize>()
-            + self.group_names.iter().map(|n| 2 * (n.len() + 16) + 5).sum::<usize>();
+            + self.group_names.iter().map(|n| 2 * (n.len() + 16) + 5).sum::<usize>()
+            + self.group_ids.capacity() * map_entry(16 + 4);
         let topics: usize = self.topic_docs.iter().map(|t| t.capacity() * 4).sum::<usize>()
             + self.ungrouped.capacity() * 4;
-        terms + postings + docs + groups + topics
+        self.sealed.heap_bytes() + tail + docs + groups + topics
     }
 }
 

@@ -12,9 +12,11 @@ use std::collections::BinaryHeap;
 
 use rustc_hash::FxHashMap;
 
+use super::block::{Cursor, Header};
 use super::lens::LONG;
-use super::postings::Cursor;
-use super::{KeywordIndex, Scoring, NO_GROUP};
+use super::postings::max_saturation;
+use super::sealed::TermRef;
+use super::{KeywordIndex, Scoring, NO_GROUP, TF_BUCKETS};
 use crate::error::{Error, Result};
 
 /// Lists at least this long get a frequency-1 score table in MaxScore (building one costs
@@ -130,25 +132,74 @@ struct Term<'a> {
 }
 
 impl KeywordIndex {
-    /// The distinct known term ids of `query`, and how many distinct terms it has in all.
-    pub(crate) fn query_terms(&self, query: &str) -> (Vec<u32>, usize) {
+    /// Where the distinct known terms of `query` are, and how many distinct terms it has.
+    pub(crate) fn query_terms(&self, query: &str) -> (Vec<TermRef>, usize) {
         let mut terms: Vec<String> = Vec::new();
         self.params.analyzer.for_each_term(query, &mut String::new(), |t| {
             if !terms.iter().any(|s| s == t) {
                 terms.push(t.to_string());
             }
         });
-        let known = terms.iter().filter_map(|t| self.terms.get(t.as_str()).copied()).collect();
+        let known = terms.iter().filter_map(|t| self.term_ref(t)).collect();
         (known, terms.len())
     }
 
-    /// Live documents in a list (its length once purged, a count otherwise).
-    fn doc_freq(&self, tid: u32) -> usize {
-        let p = &self.postings[tid as usize];
-        if p.clean_epoch == self.epoch {
-            p.docs.len()
-        } else {
-            p.docs.iter().filter(|&&d| self.is_alive(d)).count()
+    fn term_ref(&self, term: &str) -> Option<TermRef> {
+        let r = TermRef { sealed: self.sealed.find(term), tail: self.terms.get(term).copied() };
+        (r.sealed.is_some() || r.tail.is_some()).then_some(r)
+    }
+
+    /// A cursor over a term's sealed list then its tail list.
+    fn cursor(&self, r: TermRef) -> Cursor<'_> {
+        let sealed = r.sealed.map_or(&[][..], |o| self.sealed.list(o));
+        match r.tail {
+            Some(t) => {
+                let p = &self.postings[t as usize];
+                Cursor::new(sealed, &p.docs, &p.tfs)
+            }
+            None => Cursor::new(sealed, &[], &[]),
+        }
+    }
+
+    /// A term's posting count and score bounds over its sealed and tail lists.
+    fn stats(&self, r: TermRef) -> Header {
+        let mut h = match r.sealed {
+            Some(o) => {
+                Header::read(self.sealed.list(o)).expect("lists in memory are well formed").0
+            }
+            None => Header { n: 0, max_tf: 0, min_len: [u32::MAX; TF_BUCKETS] },
+        };
+        if let Some(t) = r.tail {
+            let p = &self.postings[t as usize];
+            h.n += p.docs.len();
+            h.max_tf = h.max_tf.max(p.max_tf);
+            for (slot, &len) in h.min_len.iter_mut().zip(&p.min_len) {
+                *slot = (*slot).min(len);
+            }
+        }
+        h
+    }
+
+    /// Live documents in a term's lists, counted.
+    pub(crate) fn count_live(&self, r: TermRef) -> u32 {
+        let mut c = self.cursor(r);
+        let mut n = 0;
+        while c.doc() != u32::MAX {
+            n += self.is_alive(c.doc()) as u32;
+            c.next();
+        }
+        n
+    }
+
+    /// Live documents in a term's lists: the posting count when nothing was deleted since the
+    /// lists were purged, else the count [`KeywordIndex::clean_for`] remembered, else counted.
+    fn doc_freq(&self, r: TermRef, postings: usize) -> usize {
+        if self.epoch == self.clean_epoch {
+            return postings;
+        }
+        match self.live_df.get(&r) {
+            Some(&(e, df)) if e == self.epoch => df as usize,
+            _ => self.count_live(r) as usize,
         }
     }
 
@@ -189,18 +240,17 @@ impl KeywordIndex {
         let mut terms: Vec<Term<'_>> = tids
             .iter()
             .map(|&t| {
-                let p = &self.postings[t as usize];
-                let df = self.doc_freq(t) as f32;
+                let h = self.stats(t);
+                let df = self.doc_freq(t, h.n) as f32;
                 let idf = match self.params.scoring {
                     Scoring::Bm25 => (1.0 + (n - df + 0.5) / (df + 0.5)).ln(),
                     Scoring::Jaccard => 1.0,
                 };
-                let bound = idf * k1p1 * p.max_saturation(c0, c1) * BOUND_SLACK;
-                Term { cursor: Cursor::new(p), idf, bound, at_tf1: None }
+                let bound = idf * k1p1 * max_saturation(h.max_tf, &h.min_len, c0, c1) * BOUND_SLACK;
+                Term { cursor: self.cursor(t), idf, bound, at_tf1: None }
             })
             .collect();
-        let postings_total: usize =
-            tids.iter().map(|&t| self.postings[t as usize].docs.len()).sum();
+        let postings_total: usize = terms.iter().map(|t| t.cursor.list_len()).sum();
         if !neighbours.is_zero() {
             let scored = match group {
                 Some(g) => {
@@ -215,7 +265,7 @@ impl KeywordIndex {
                 None => self.collect_lists(&mut terms, n_query, |_| true),
             };
             let top = self.fuse(&scored, neighbours, k);
-            return Ok(top.into_iter().map(|e| (self.ids[e.doc as usize], e.score)).collect());
+            return Ok(top.into_iter().map(|e| (self.ids.get(e.doc), e.score)).collect());
         }
         let top = match group {
             Some(g) => {
@@ -229,7 +279,7 @@ impl KeywordIndex {
             }
             None => self.walk_lists(&mut terms, k, n_query, |_| true),
         };
-        Ok(top.into_iter().map(|e| (self.ids[e.doc as usize], e.score)).collect())
+        Ok(top.into_iter().map(|e| (self.ids.get(e.doc), e.score)).collect())
     }
 
     fn bm25_constants(&self, avg_len: f32) -> Bm25Consts {
@@ -262,7 +312,7 @@ impl KeywordIndex {
 
     #[inline]
     fn jaccard(&self, matched: usize, doc: u32, n_query: usize) -> f32 {
-        let union = n_query + self.uniq[doc as usize] as usize - matched;
+        let union = n_query + self.uniq.get(doc) as usize - matched;
         matched as f32 / union.max(1) as f32
     }
 
