@@ -65,7 +65,7 @@ def test_eight_threads_on_one_memory(name: str, tmp_path: Path) -> None:
 
 
 def _sqlite_worker(path: str, worker: int, n: int, out: multiprocessing.Queue) -> None:
-    mem = ferromem.SQLiteMemory(path, embedder=ferromem.embedders.HashingEmbedder(64))
+    mem = ferromem.SQLiteMemory(path, embedder=ferromem.embedders.HashingEmbedder(64), hybrid=True)
     ids = []
     for i in range(0, n, 5):
         ids += mem.add_messages(
@@ -79,7 +79,9 @@ def _sqlite_worker(path: str, worker: int, n: int, out: multiprocessing.Queue) -
 
 def test_four_processes_on_one_sqlite_file(tmp_path: Path) -> None:
     path = str(tmp_path / "shared.db")
-    ferromem.SQLiteMemory(path, embedder=ferromem.embedders.HashingEmbedder(64)).close()
+    ferromem.SQLiteMemory(
+        path, embedder=ferromem.embedders.HashingEmbedder(64), hybrid=True
+    ).close()
     ctx = multiprocessing.get_context("spawn")
     out: multiprocessing.Queue = ctx.Queue()
     n = scale(20, 200)
@@ -92,7 +94,7 @@ def test_four_processes_on_one_sqlite_file(tmp_path: Path) -> None:
     tally = row("4 processes: sqlite (vector + keyword)")
     tally.tried += 1
     assert [p.exitcode for p in procs] == [0, 0, 0, 0]
-    mem = ferromem.SQLiteMemory(path, embedder=ferromem.embedders.HashingEmbedder(64))
+    mem = ferromem.SQLiteMemory(path, embedder=ferromem.embedders.HashingEmbedder(64), hybrid=True)
     stored = [m.id for m in mem.get_messages(ALL_SESSIONS)]
     expected = {x for ids in results.values() for x in ids}
     tally.lost += len(expected - set(stored))
