@@ -558,3 +558,71 @@ def test_two_processes_creating_one_encrypted_database(tmp_path: Path) -> None:
             p.join(60)
         assert [p.exitcode for p in procs] == [0, 0]
         assert len(ferromem.SQLiteMemory(db, encryption_key="same key").get_messages()) == 2
+
+
+# ------------------------------------------ found by the full reliability run (damaged SQLite)
+def _closed_db(tmp_path: Path) -> Path:
+    path = tmp_path / "damaged.db"
+    mem = ferromem.SQLiteMemory(path)
+    mem.add_messages(
+        [ferromem.Message("user", f"turn {i}", session_id=f"s{i % 3}") for i in range(9)],
+        session_id=ferromem.ALL_SESSIONS,
+    )
+    mem.close()
+    return path
+
+
+def _tamper(path: Path, *statements: tuple[str, tuple]) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA writable_schema = ON")
+    for sql, args in statements:
+        db.execute(sql, args)
+    db.commit()
+    db.close()
+
+
+def test_a_damaged_sessions_table_is_not_an_empty_memory(tmp_path: Path) -> None:
+    # A damaged page turned every session row's id into NULL: the memory opened empty.
+    path = _closed_db(tmp_path)
+    _tamper(path, ("UPDATE ferromem_sessions SET session_id = NULL, count = 0", ()))
+    with pytest.raises(ferromem.CorruptFileError, match="sessions table"):
+        ferromem.SQLiteMemory(path)
+
+
+def test_a_session_count_that_disagrees_with_the_messages_is_damage(tmp_path: Path) -> None:
+    path = _closed_db(tmp_path)
+    _tamper(path, ("UPDATE ferromem_sessions SET count = 0 WHERE session_id = 's1'", ()))
+    with pytest.raises(ferromem.CorruptFileError, match="sessions table"):
+        ferromem.SQLiteMemory(path)
+
+
+def test_a_null_meta_value_is_damage_not_a_type_error(tmp_path: Path) -> None:
+    # Page damage bypasses the NOT NULL constraint; the schema is loosened to write the same.
+    path = _closed_db(tmp_path)
+    _tamper(
+        path,
+        (
+            "UPDATE sqlite_master SET sql = replace(sql, 'BLOB NOT NULL', 'BLOB') "
+            "WHERE name = 'ferromem_meta'",
+            (),
+        ),
+    )
+    _tamper(path, ("UPDATE ferromem_meta SET value = NULL WHERE key = 'encrypted'", ()))
+    with pytest.raises(ferromem.CorruptFileError, match="meta"):
+        ferromem.SQLiteMemory(path)
+
+
+def test_a_schema_with_bytes_that_are_not_utf8_is_damage(tmp_path: Path) -> None:
+    # sqlite3 failed to decode SQLite's error message and raised UnicodeDecodeError.
+    path = _closed_db(tmp_path)
+    _tamper(
+        path,
+        (
+            "UPDATE sqlite_master SET sql = CAST(? AS TEXT) WHERE name = 'ferromem_removed'",
+            (b"CR\xc5ATE TABLE ferromem_removed (x)",),
+        ),
+    )
+    with pytest.raises(ferromem.CorruptFileError):
+        ferromem.SQLiteMemory(path)

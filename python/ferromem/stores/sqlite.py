@@ -32,6 +32,10 @@ from .sqlite_codec import Codec, row_ad
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SQLiteStore"]
 
+# A damaged schema can put bytes that are not UTF-8 into SQLite's error message, which the
+# sqlite3 module then fails to decode: that is damage too.
+_DB_ERRORS = (sqlite3.DatabaseError, UnicodeDecodeError)
+
 APPLICATION_ID = 0x46524D4D  # "FRMM": marks the file as a ferromem database
 SCHEMA_VERSION = 2
 KEY_CHECK = b"ferromem-key-check"
@@ -140,7 +144,7 @@ class SQLiteStore(Store):
             app_id = self._db.execute("PRAGMA application_id").fetchone()[0]
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             tables = self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        except sqlite3.DatabaseError as e:
+        except _DB_ERRORS as e:
             raise CorruptFileError(f"{self.path}: not a SQLite database: {e}") from e
         if app_id not in (0, APPLICATION_ID) or (app_id == 0 and tables):
             raise CorruptFileError(f"{self.path}: another application's database")
@@ -155,9 +159,12 @@ class SQLiteStore(Store):
             for stmt in _SCHEMA.split(";"):
                 if stmt.strip():
                     self._db.execute(stmt)
-            meta = {
-                k: bytes(v) for k, v in self._db.execute("SELECT key, value FROM ferromem_meta")
-            }
+            rows = self._db.execute("SELECT key, value FROM ferromem_meta").fetchall()
+            if any(not isinstance(k, str) or not isinstance(v, bytes) for k, v in rows):
+                raise CorruptFileError(f"{self.path}: its meta rows are damaged")
+            meta = dict(rows)
+            if "store_id" in meta:
+                self._check_session_counts()
             if "store_id" not in meta:
                 meta = {
                     "store_id": os.urandom(16),
@@ -174,6 +181,20 @@ class SQLiteStore(Store):
         if meta.get("encrypted") not in (b"0", b"1") or len(meta.get("store_id", b"")) != 16:
             raise CorruptFileError(f"{self.path}: its meta rows are damaged")
         return meta
+
+    def _check_session_counts(self) -> None:
+        """The sessions table (each session's message count, which lists the sessions) must
+        agree with the messages: damage there would hide whole sessions without an error."""
+        bad, total = self._db.execute(
+            "SELECT count(*) FILTER (WHERE session_id IS NULL OR typeof(count) != 'integer' "
+            "OR count < 0), coalesce(sum(count), 0) FROM ferromem_sessions"
+        ).fetchone()
+        stored = self._db.execute("SELECT count(*) FROM ferromem_messages").fetchone()[0]
+        if bad or total != stored:
+            raise CorruptFileError(
+                f"{self.path}: the sessions table is damaged ({total} messages counted in it, "
+                f"{stored} stored)"
+            )
 
     @staticmethod
     def _key_ad(meta: dict[str, bytes]) -> bytes:
@@ -197,11 +218,11 @@ class SQLiteStore(Store):
         """One write transaction; rolled back on any error."""
         try:
             self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.DatabaseError as e:
+        except _DB_ERRORS as e:
             raise StorageError(f"{self.path}: cannot write: {e}") from e
         try:
             yield
-        except sqlite3.DatabaseError as e:
+        except _DB_ERRORS as e:
             self._db.execute("ROLLBACK")
             raise StorageError(f"{self.path}: write failed: {e}") from e
         except BaseException:
@@ -209,7 +230,7 @@ class SQLiteStore(Store):
             raise
         try:
             self._db.execute("COMMIT")
-        except sqlite3.DatabaseError as e:
+        except _DB_ERRORS as e:
             raise StorageError(f"{self.path}: commit failed: {e}") from e
 
     @contextmanager
@@ -217,22 +238,22 @@ class SQLiteStore(Store):
         """One read transaction: a consistent snapshot (WAL) that blocks no writer."""
         try:
             self._db.execute("BEGIN")
-        except sqlite3.DatabaseError as e:
+        except _DB_ERRORS as e:
             raise CorruptFileError(f"{self.path}: read failed: {e}") from e
         try:
             yield
-        except sqlite3.DatabaseError as e:
+        except _DB_ERRORS as e:
             raise CorruptFileError(f"{self.path}: read failed: {e}") from e
         finally:
             try:
                 self._db.execute("COMMIT")
-            except sqlite3.DatabaseError as e:
+            except _DB_ERRORS as e:
                 raise CorruptFileError(f"{self.path}: read failed: {e}") from e
 
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Any]:
         try:
             return self._db.execute(sql, args).fetchall()
-        except sqlite3.DatabaseError as e:
+        except _DB_ERRORS as e:
             raise CorruptFileError(f"{self.path}: read failed: {e}") from e
 
     def describe(self) -> str:

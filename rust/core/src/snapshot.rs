@@ -87,8 +87,10 @@ pub fn unwrap<'a>(bytes: &'a [u8], magic: &[u8; 8], version: u32) -> Result<&'a 
         return Err(corrupt(format!("unsupported version {found_version}, expected {version}")));
     }
     let body_len = u64::from_le_bytes(bytes[12..20].try_into().expect("8 bytes"));
-    let expected_len = (HEADER_LEN + FOOTER_LEN) as u64 + body_len;
-    if bytes.len() as u64 != expected_len {
+    // A crafted length must not overflow: no real file is that long.
+    let expected_len = body_len.checked_add((HEADER_LEN + FOOTER_LEN) as u64);
+    if expected_len != Some(bytes.len() as u64) {
+        let expected_len = expected_len.map_or("more than 2^64".to_string(), |n| n.to_string());
         return Err(corrupt(format!(
             "length mismatch: file has {} bytes, header says {expected_len}",
             bytes.len()
@@ -256,6 +258,19 @@ mod tests {
         }
         fs::write(&path, &good[..good.len() - 1]).unwrap();
         assert!(matches!(read_checked(&path, MAGIC, 3), Err(Error::CorruptFile { .. })));
+    }
+
+    #[test]
+    fn a_crafted_body_length_is_refused_without_overflow() {
+        // Found by the reliability suite: a body length near u64::MAX overflowed the expected
+        // file length (a panic in debug builds, a wrapped comparison in release).
+        let path = tmp("len.bin");
+        write_atomic(&path, MAGIC, 3, b"hello body").unwrap();
+        let mut bad = fs::read(&path).unwrap();
+        for len in [u64::MAX, u64::MAX - 10, u64::MAX - 23] {
+            bad[12..20].copy_from_slice(&len.to_le_bytes());
+            assert!(unwrap(&bad, MAGIC, 3).is_err());
+        }
     }
 
     #[test]
