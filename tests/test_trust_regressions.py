@@ -626,3 +626,18 @@ def test_a_schema_with_bytes_that_are_not_utf8_is_damage(tmp_path: Path) -> None
     )
     with pytest.raises(ferromem.CorruptFileError):
         ferromem.SQLiteMemory(path)
+
+
+def test_a_custom_backend_clears_every_message_after_an_update() -> None:
+    # Found by the isolation state machine (full run): an update gave the replaced message a
+    # key another message held, so clearing the session left that message behind.
+    from tests.contract.custom_backend import ListMemory
+
+    mem = ListMemory()
+    first = mem.add_message("user", "apple note", session_id="a")
+    mem.add_message("user", "apple note", session_id="a")
+    assert mem.update_message(first, content="apple note", session_id="a")
+    assert len(mem.get_messages("a")) == 2
+    mem.clear_session("a")
+    assert mem.get_messages("a") == []
+    assert mem.rows == []

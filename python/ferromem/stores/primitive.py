@@ -27,13 +27,15 @@ class PrimitiveStore(Store):
         self._backend = backend
         self._key_of: dict[str, int] = {}
         self._id_of: dict[int, tuple[str, str]] = {}  # key -> (session, id)
+        self._next_key = 0  # never reused: a replaced message's new key is a fresh one
         self._writes = 0
 
     def _key(self, m: Message) -> int:
         assert m.id is not None
         key = self._key_of.get(m.id)
         if key is None:
-            key = self._key_of[m.id] = len(self._key_of)
+            key = self._key_of[m.id] = self._next_key
+            self._next_key += 1
             self._id_of[key] = (m.session_id, m.id)
         return key
 
@@ -66,7 +68,9 @@ class PrimitiveStore(Store):
         self._backend._store(kept)
         for m in kept:
             assert m.id is not None
-            self._key_of.pop(m.id, None)  # a replaced message's id gets a new key
+            old = self._key_of.pop(m.id, None)  # a replaced message's id gets a new key
+            if old is not None:
+                self._id_of.pop(old, None)
         self._writes += 1
         keys: list[int | None] = [
             self._key(m) if not keep or keep[i] else None for i, m in enumerate(messages)
