@@ -9,6 +9,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never ask the Hub during tests
 
+from pathlib import Path
+
+import ferromem
 from ferromem import ModelNotFoundError, VectorMemory
 from ferromem.embedders import LocalEmbedder
 
@@ -69,3 +72,26 @@ def test_niflheim_context_aware_retrieval(embedder: LocalEmbedder) -> None:
         "I need help with Python lists",
         "Sure, what would you like to do with your list?",
     }, hits
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "jsonfile"])
+def test_durable_memories_find_the_paraphrased_fact_after_a_restart(
+    embedder: LocalEmbedder, kind: str, tmp_path: Path
+) -> None:
+    """The same facts in a durable memory: found by meaning, and again after reopening (from
+    the stored vectors, without embedding the facts again)."""
+
+    def open_memory() -> ferromem.MemoryBackend:
+        if kind == "sqlite":
+            return ferromem.SQLiteMemory(tmp_path / "m.db", embedder=embedder)
+        return ferromem.JSONFileMemory(tmp_path / "m.json", embedder=embedder)
+
+    memory = open_memory()
+    for fact in FACTS:
+        memory.add_message("user", f"Remember this about me: {fact}")
+    memory.close()
+    again = open_memory()
+    for query, want in QUERIES.items():
+        hits = again.search(query, limit=1)
+        assert hits and FACTS[want] in hits[0].message.content, (kind, query, hits)
+    again.close()
