@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 from bench_keyword import dir_bytes, latencies, pct, tantivy_index, tantivy_search
+from plots import DOCS, bars
 
 from ferromem import ALL_SESSIONS, CompressedMemory, Message
 from ferromem.core import KeywordIndex
@@ -30,7 +31,8 @@ from ferromem.core import KeywordIndex
 from locomo import Turn, add_data_argument, load, repeated_texts
 
 
-def keyword_sizes(texts: list[str], queries: list[str]) -> None:
+def keyword_sizes(texts: list[str], queries: list[str]) -> list[tuple[str, float]]:
+    """Prints the index sizes and returns them per text byte."""
     raw = sum(len(t.encode()) for t in texts)
     print(f"keyword index, {len(texts):,} messages ({raw / 1e6:.1f} MB of text)")
     index = KeywordIndex()
@@ -68,9 +70,11 @@ def keyword_sizes(texts: list[str], queries: list[str]) -> None:
             f"  top-10 search {name}: p50 {statistics.median(lat):.3f} ms, "
             f"p99 {pct(lat, 99):.3f} ms"
         )
+    return [(name, size / raw) for name, size in rows]
 
 
-def compressed_total(turns: list[Turn], label: str, batch: int = 10_000) -> None:
+def compressed_total(turns: list[Turn], label: str, batch: int = 10_000) -> float:
+    """Prints what CompressedMemory holds for these turns and returns it per text byte."""
     texts = [t.text for t in turns]
     raw = sum(len(t.encode()) for t in texts)
     mem = CompressedMemory(max_memory_mb=100_000.0, codec="zstd", level=3, recent=20)
@@ -87,6 +91,7 @@ def compressed_total(turns: list[Turn], label: str, batch: int = 10_000) -> None
         f"  {label:34s} text {raw:>12,}  total {used:>12,} = {used / raw:.3f}x "
         f"(index {index:,} = {index / raw:.3f}x, blocks and the rest {used - index:,})"
     )
+    return used / raw
 
 
 def main() -> None:
@@ -98,7 +103,7 @@ def main() -> None:
     n = 200_000 if args.quick else args.n
     turns, questions = load(args.data)
     texts = repeated_texts(turns, n)
-    keyword_sizes(texts, [q.question for q in questions])
+    sizes = keyword_sizes(texts, [q.question for q in questions])
     print(
         "CompressedMemory, blocks + keyword index (memory_usage_bytes); targets: < 1x text "
         "for one conversation, <= 0.5x at 1M"
@@ -111,7 +116,17 @@ def main() -> None:
         Turn(f"{turns[i % per_copy].conversation}-{i // per_copy}", 0, "", "", text)
         for i, text in enumerate(texts)
     ]
-    compressed_total(many, f"{n:,} messages")
+    sizes.append(
+        ("ferromem CompressedMemory (blocks + index)", compressed_total(many, f"{n:,} messages"))
+    )
+    bars(
+        [("raw text", 1.0), *sizes],
+        title=f"W8 index and store size per byte of text, {n:,} LoCoMo-derived messages",
+        xlabel="bytes per byte of raw text",
+        path=DOCS / "index_size.png",
+        target=0.35,
+        target_label="keyword index target (0.35x)",
+    )
 
 
 if __name__ == "__main__":

@@ -34,6 +34,8 @@ from ferromem.core import KeywordIndex
 from locomo import add_data_argument, load, repeated_texts
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from plots import DOCS, bars
+
 from baselines.seed_indexed import IndexedMemory as SeedIndexedMemory
 
 _WORD = re.compile(r"\w+")
@@ -244,12 +246,26 @@ def main() -> None:
             f" {statistics.median(lat):.3f} ms p99 {pct(lat, 99):.3f} ms | tantivy +session"
             f" p50 {statistics.median(tlat):.3f} ms p99 {pct(tlat, 99):.3f} ms"
         )
-    memory_at_scale(texts, queries, per_session)
+    end_to_end = memory_at_scale(texts, queries, per_session)
+    bars(
+        [
+            ("ferromem KeywordIndex.add (batch)", ours_batch),
+            ("tantivy (batch, 2 threads)", tan_batch),
+            ("ferromem IndexedMemory.add_messages", end_to_end),
+            ("ferromem IndexedMemory.add_message (one per call)", ours_single),
+            ("seed IndexedMemory.add_message", seed_rate),
+        ],
+        title=f"W1 keyword ingestion, {n:,} LoCoMo-derived messages (this run)",
+        xlabel="messages per second (log scale)",
+        path=DOCS / "ingestion.png",
+        log=True,
+    )
 
 
-def memory_at_scale(texts: Sequence[str], queries: Sequence[str], per_session: int) -> None:
+def memory_at_scale(texts: Sequence[str], queries: Sequence[str], per_session: int) -> float:
     """IndexedMemory itself (Python on top of the index, neighbour weights on): session search
-    and get_context(query, max_tokens=2000) with every session of ``per_session`` turns."""
+    and get_context(query, max_tokens=2000) with every session of ``per_session`` turns.
+    Returns the end-to-end ingestion rate of ``add_messages``."""
     mem = IndexedMemory(session_id="s0")
     batch = [
         Message("user" if i % 2 else "assistant", t, session_id=f"s{i // per_session}")
@@ -272,6 +288,7 @@ def memory_at_scale(texts: Sequence[str], queries: Sequence[str], per_session: i
     print(f"  add_messages (batches of 100k Message objects): {rate:,.0f} msg/s")
     for name, lat in (("search(session)", search), ("get_context(query, 2000)", context)):
         print(f"  {name}: p50 {statistics.median(lat):.3f} ms  p99 {pct(lat, 99):.3f} ms")
+    return rate
 
 
 def paired_latencies(

@@ -278,13 +278,10 @@ class EngineSet:
         return self.vector.session_of(key) if self.vector is not None else None
 
     def session_order(self, session_id: str) -> tuple[list[int], dict[int, int]]:
-        """A session's keys in conversation order and each key's position: the keyword
-        index's group order when it can tell (no store read), else the store's chronological
-        order."""
+        """A session's keys in chronological order and each key's position (read from the
+        store once, kept until the engines change)."""
         if session_id not in self._orders:
-            keys = self.keyword.group_order(session_id) if self.keyword is not None else None
-            if keys is None:
-                keys = self.store.session_keys(session_id)
+            keys = self.store.session_keys(session_id)
             self._orders[session_id] = (keys, {k: i for i, k in enumerate(keys)})
         return self._orders[session_id]
 

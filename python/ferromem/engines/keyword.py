@@ -150,16 +150,6 @@ class KeywordEngine(Engine):
             out.sort(key=lambda ks: -ks[1])
         return out[:k]
 
-    def group_order(self, session_id: str) -> list[int] | None:
-        """A session's keys in the order they were indexed, or None when the index cannot
-        list a group (then the store's order is used)."""
-        group_ids = getattr(self.index, "group_ids", None)
-        if group_ids is None:
-            return None
-        self.flush()
-        keys: list[int] = group_ids(session_id).tolist()
-        return keys
-
     def topic_keys(self, topic: str, session_id: str) -> list[int]:
         """Keys of a session's messages tagged with ``topic``."""
         self.flush()
