@@ -302,6 +302,24 @@ _CORE_CALLS = {
     "importance_many": lambda c: c.importance_many([3]),
     "HnswIndex metric": lambda c: c.HnswIndex(4, metric=None),
     "compress codec": lambda c: c.compress(b"x", codec=1),
+    # Numbers: a builtin TypeError escaped before (pyo3's own conversion).
+    "KeywordIndex k1 str": lambda c: c.KeywordIndex(k1="x"),
+    "KeywordIndex b None": lambda c: c.KeywordIndex(b=None),
+    "KeywordIndex.search k float": lambda c: c.KeywordIndex().search("x", k=2.5),
+    "KeywordIndex.search k bool": lambda c: c.KeywordIndex().search("x", k=True),
+    "KeywordIndex.search weights": lambda c: c.KeywordIndex().search(
+        "x", neighbour_weights=("a", 0)
+    ),
+    "compress level str": lambda c: c.compress(b"x", level="3"),
+    "train_dictionary size": lambda c: c.train_dictionary([b"x"], size="big"),
+    "ImportanceScorer words": lambda c: c.ImportanceScorer(long_text_words=1.5),
+    "summarize max_tokens": lambda c: c.summarize(["a b"], max_tokens="9"),
+}
+_RANGE_CALLS = {
+    "KeywordIndex.search k": lambda c: c.KeywordIndex().search("x", k=2**70),
+    "compress level": lambda c: c.compress(b"x", level=2**40),
+    "train_dictionary size": lambda c: c.train_dictionary([b"x"], size=-1),
+    "summarize max_tokens": lambda c: c.summarize(["a b"], max_tokens=2**70),
 }
 _SURROGATE_CALLS = {
     "KeywordIndex.add": lambda c: c.KeywordIndex().add([1], ["bad \ud800"]),
@@ -318,6 +336,12 @@ _SURROGATE_CALLS = {
 @pytest.mark.parametrize("call", _CORE_CALLS.values(), ids=_CORE_CALLS.keys())
 def test_the_core_raises_typed_errors_for_wrong_types(call) -> None:
     with pytest.raises(ferromem.InvalidTypeError):
+        call(ferromem.core)
+
+
+@pytest.mark.parametrize("call", _RANGE_CALLS.values(), ids=_RANGE_CALLS.keys())
+def test_the_core_refuses_numbers_out_of_range_with_a_typed_error(call) -> None:
+    with pytest.raises(InvalidArgumentError):
         call(ferromem.core)
 
 

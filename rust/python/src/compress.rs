@@ -7,7 +7,7 @@ use ferromem_core::compress::{self as core, BlockStore as CoreStore, Codec, Owne
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
-use crate::convert::{as_strs, byte_arg, str_items, ByteArg, Text};
+use crate::convert::{as_strs, byte_arg, str_items, ByteArg, Num, Text};
 use crate::errors::{invalid, invalid_type, to_py};
 
 fn codec(name: Text<'_>) -> PyResult<Codec> {
@@ -23,16 +23,16 @@ fn optional_bytes<'py>(
 
 /// Compresses `data` into one standard zstd frame (with checksum) or zlib stream.
 #[pyfunction]
-#[pyo3(signature = (data, codec=Text("zstd"), level=3, dictionary=None),
+#[pyo3(signature = (data, codec=Text("zstd"), level=Num(3), dictionary=None),
     text_signature = "(data, codec='zstd', level=3, dictionary=None)")]
 fn compress<'py>(
     py: Python<'py>,
     data: &Bound<'py, PyAny>,
     codec: Text<'_>,
-    level: i32,
+    level: Num<i32>,
     dictionary: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let codec = self::codec(codec)?;
+    let (codec, level) = (self::codec(codec)?, level.0);
     let data = byte_arg(data, "data")?;
     let dictionary = optional_bytes(dictionary, "dictionary")?;
     let (data, dict) = (data.as_slice(), dictionary.as_ref().map(ByteArg::as_slice));
@@ -60,12 +60,13 @@ fn decompress<'py>(
 
 /// Trains a zstd dictionary of at most `size` bytes from sample messages.
 #[pyfunction]
-#[pyo3(signature = (samples, size=16384))]
+#[pyo3(signature = (samples, size=Num(16384)), text_signature = "(samples, size=16384)")]
 fn train_dictionary<'py>(
     py: Python<'py>,
     samples: &Bound<'py, PyAny>,
-    size: usize,
+    size: Num<usize>,
 ) -> PyResult<Bound<'py, PyBytes>> {
+    let size = size.0;
     let not_seq = || invalid_type("samples must be a sequence of bytes-like objects");
     if samples.is_instance_of::<PyBytes>() || samples.is_instance_of::<pyo3::types::PyString>() {
         return Err(not_seq());

@@ -1,7 +1,8 @@
 //! Argument conversion shared by every engine's binding.
 
+use pyo3::exceptions::PyOverflowError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyMemoryView, PyString};
+use pyo3::types::{PyBool, PyBytes, PyMemoryView, PyString};
 
 use crate::errors::{invalid, invalid_type};
 
@@ -91,4 +92,36 @@ pub fn byte_arg<'py>(obj: &Bound<'py, PyAny>, arg: &str) -> PyResult<ByteArg<'py
     let view = PyMemoryView::from(obj).map_err(|_| not_bytes())?;
     let copied = view.call_method0("tobytes")?.cast_into::<PyBytes>().map_err(|_| not_bytes())?;
     Ok(ByteArg(copied))
+}
+
+/// A numeric argument (`Num<f64>`, `Num<i64>`, ...). Unlike the bare type, a value that is not
+/// a number raises `InvalidTypeError` and one out of the type's range `InvalidArgumentError`
+/// (pyo3 notes the argument's name on either), so no builtin `TypeError` or `OverflowError`
+/// escapes. `bool` is refused: `k=True` is a mistake, not 1.
+#[derive(Clone, Copy)]
+pub struct Num<T>(pub T);
+
+impl<'a, 'py, T> FromPyObject<'a, 'py> for Num<T>
+where
+    T: FromPyObject<'a, 'py>,
+    T::Error: Into<PyErr>,
+{
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if obj.is_instance_of::<PyBool>() {
+            return Err(invalid_type("expected a number, not bool"));
+        }
+        T::extract(obj).map(Num).map_err(|e| {
+            let e: PyErr = e.into();
+            if e.is_instance_of::<PyOverflowError>(obj.py()) {
+                invalid(format!(
+                    "{} is out of range",
+                    obj.repr().map_or("?".into(), |r| r.to_string())
+                ))
+            } else {
+                invalid_type(format!("expected a number, not {}", type_name(&obj)))
+            }
+        })
+    }
 }

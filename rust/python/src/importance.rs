@@ -6,7 +6,7 @@ use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyMapping};
 
-use crate::convert::{as_strs, str_items, type_name, Text};
+use crate::convert::{as_strs, str_items, type_name, Num, Text};
 use crate::errors::{invalid, invalid_type, to_py};
 
 /// Importance of `text` in [0, 1] with the default weights and phrase lists.
@@ -55,13 +55,15 @@ fn word_count(value: i64, arg: &str) -> PyResult<usize> {
 #[pymethods]
 impl PyImportanceScorer {
     #[new]
-    #[pyo3(signature = (weights=None, keywords=None, *, long_text_words=20, short_text_words=3))]
+    #[pyo3(signature = (weights=None, keywords=None, *, long_text_words=Num(20), short_text_words=Num(3)),
+        text_signature = "(weights=None, keywords=None, *, long_text_words=20, short_text_words=3)")]
     fn new(
         weights: Option<&Bound<'_, PyAny>>,
         keywords: Option<&Bound<'_, PyAny>>,
-        long_text_words: i64,
-        short_text_words: i64,
+        long_text_words: Num<i64>,
+        short_text_words: Num<i64>,
     ) -> PyResult<Self> {
+        let (long_text_words, short_text_words) = (long_text_words.0, short_text_words.0);
         let mut w = Weights::default();
         if let Some(obj) = weights {
             for item in as_mapping(obj, "weights")?.items()?.iter() {

@@ -9,7 +9,7 @@ use numpy::{IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt, PyString};
 
-use crate::convert::{as_strs, str_items, type_name, Text};
+use crate::convert::{as_strs, str_items, type_name, Num, Text};
 use crate::errors::{invalid, invalid_type, to_py};
 
 /// Ids from a `uint64` array (no copy through Python objects) or any iterable of ints.
@@ -86,15 +86,15 @@ impl PyKeywordIndex {
 #[pymethods]
 impl PyKeywordIndex {
     #[new]
-    #[pyo3(signature = (scoring = Text("bm25"), k1 = 1.2, b = 0.75, *, lowercase = true,
+    #[pyo3(signature = (scoring = Text("bm25"), k1 = Num(1.2), b = Num(0.75), *, lowercase = true,
         fold_accents = true, stop_words = true, stem = true, topics = None),
         text_signature = "(scoring='bm25', k1=1.2, b=0.75, *, lowercase=True, fold_accents=True, \
             stop_words=True, stem=True, topics=None)")]
     #[allow(clippy::too_many_arguments)]
     fn new(
         scoring: Text<'_>,
-        k1: f64,
-        b: f64,
+        k1: Num<f64>,
+        b: Num<f64>,
         lowercase: bool,
         fold_accents: bool,
         stop_words: bool,
@@ -103,8 +103,8 @@ impl PyKeywordIndex {
     ) -> PyResult<Self> {
         let params = Params {
             scoring: Scoring::parse(scoring.0).map_err(to_py)?,
-            k1: k1 as f32,
-            b: b as f32,
+            k1: k1.0 as f32,
+            b: b.0 as f32,
             analyzer: Analyzer { lowercase, fold_accents, stop_words, stem },
         };
         let index = KeywordIndex::new(params, topics_arg(topics)?).map_err(to_py)?;
@@ -158,16 +158,18 @@ impl PyKeywordIndex {
     /// With `group`, only that group's documents, at a cost that grows with the group.
     /// `neighbour_weights=(previous, next)`: each document also earns these shares of the
     /// scores of the documents before and after it in its group.
-    #[pyo3(signature = (query, k = 10, *, group = None, neighbour_weights = (0.0, 0.0)))]
+    #[pyo3(signature = (query, k = Num(10), *, group = None, neighbour_weights = (Num(0.0), Num(0.0))),
+        text_signature = "(self, query, k=10, *, group=None, neighbour_weights=(0.0, 0.0))")]
     fn search<'py>(
         &self,
         py: Python<'py>,
         query: Text<'_>,
-        k: i64,
+        k: Num<i64>,
         group: Option<Text<'_>>,
-        neighbour_weights: (f64, f64),
+        neighbour_weights: (Num<f64>, Num<f64>),
     ) -> PyResult<Hits<'py>> {
-        let (query, group) = (query.0, group.map(|g| g.0));
+        let (query, group, k) = (query.0, group.map(|g| g.0), k.0);
+        let neighbour_weights = (neighbour_weights.0 .0, neighbour_weights.1 .0);
         if k <= 0 {
             return Err(invalid(format!("k must be >= 1, got {k}")));
         }
