@@ -275,6 +275,8 @@ impl KeywordIndex {
             }
         }
         self.tail_docs += ids.len();
+        // Live counts taken since the last deletion no longer hold for the terms just added.
+        self.live_df.clear();
         if self.tail_docs * 8 >= self.ids.len() {
             // A seal that fails (4 GiB of postings) leaves the tail as it is, still searchable.
             let _ = self.seal(false);

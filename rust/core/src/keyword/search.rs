@@ -23,6 +23,9 @@ use crate::error::{Error, Result};
 /// about 255 divisions, worth it only when many postings will read it).
 const TABLE_MIN_POSTINGS: usize = 2048;
 
+/// Most candidates the pruned neighbour search tries before scoring every match.
+const MAX_CANDIDATES: usize = 4096;
+
 /// Upper bounds are inflated by this factor so that float rounding in a document's summed
 /// score can never exceed its bound.
 const BOUND_SLACK: f32 = 1.0 + 1e-5;
@@ -122,6 +125,7 @@ impl Neighbours {
 }
 
 /// One query term's list and scoring constants.
+#[derive(Clone)]
 struct Term<'a> {
     cursor: Cursor<'a>,
     idf: f32,
@@ -219,6 +223,29 @@ impl KeywordIndex {
         group: Option<&str>,
         neighbours: Neighbours,
     ) -> Result<Vec<(u64, f32)>> {
+        self.search_impl(query, k, group, neighbours, true)
+    }
+
+    /// [`KeywordIndex::search_with`] scoring every matching document (the reference the
+    /// pruned neighbour search is tested against).
+    #[cfg(test)]
+    pub(crate) fn search_exhaustive(
+        &self,
+        query: &str,
+        k: usize,
+        neighbours: Neighbours,
+    ) -> Result<Vec<(u64, f32)>> {
+        self.search_impl(query, k, None, neighbours, false)
+    }
+
+    fn search_impl(
+        &self,
+        query: &str,
+        k: usize,
+        group: Option<&str>,
+        neighbours: Neighbours,
+        prune: bool,
+    ) -> Result<Vec<(u64, f32)>> {
         neighbours.validate()?;
         if k == 0 {
             return Err(Error::invalid("k must be >= 1, got 0"));
@@ -262,7 +289,18 @@ impl KeywordIndex {
                         self.collect_lists(&mut terms, n_query, keep)
                     }
                 }
-                None => self.collect_lists(&mut terms, n_query, |_| true),
+                None => {
+                    if prune && self.params.scoring == Scoring::Bm25 {
+                        let cap = postings_total / 4;
+                        if let Some(top) = self.fuse_candidates(&terms, neighbours, k, cap) {
+                            return Ok(top
+                                .into_iter()
+                                .map(|e| (self.ids.get(e.doc), e.score))
+                                .collect());
+                        }
+                    }
+                    self.collect_lists(&mut terms, n_query, |_| true)
+                }
             };
             let top = self.fuse(&scored, neighbours, k);
             return Ok(top.into_iter().map(|e| (self.ids.get(e.doc), e.score)).collect());
@@ -508,6 +546,102 @@ impl KeywordIndex {
             }
         }
         out
+    }
+
+    /// The fused top k over the whole index without scoring every matching document: the
+    /// best `m` documents by their own score (MaxScore), their neighbours, and those
+    /// neighbours' neighbours are scored exactly, and every candidate's fused score is
+    /// computed as [`KeywordIndex::fuse`] would (same terms, same order of additions, so the
+    /// same bits). Any other document and both of its neighbours score at most the m-th own
+    /// score, so it fuses to at most that times `1 + previous + next`: once the k-th
+    /// candidate beats this bound the answer is exact. Otherwise `m` grows, up to
+    /// [`MAX_CANDIDATES`], `cap` and an eighth of the index; then None (the exhaustive walk is
+    /// cheaper than more rounds: ties on a repeated text can need thousands of candidates).
+    fn fuse_candidates(
+        &self,
+        terms: &[Term<'_>],
+        w: Neighbours,
+        k: usize,
+        cap: usize,
+    ) -> Option<Vec<Entry>> {
+        let c = self.bm25_constants((self.total_len as f32 / self.len() as f32).max(1.0));
+        let reach = 1.0 + w.previous + w.next;
+        let mut m = k.saturating_mul(4).max(256);
+        while m <= MAX_CANDIDATES.min(cap).min(self.len() / 8) {
+            let mut walked = terms.to_vec();
+            let mut best = TopK::new(m);
+            self.max_score(&mut walked, &mut best, |_| true);
+            let full = best.heap.len() == m;
+            let floor = best.threshold();
+            let mut candidates: Vec<u32> = best.heap.iter().map(|e| e.doc).collect();
+            let mut around: FxHashMap<u32, (Option<u32>, Option<u32>)> = FxHashMap::default();
+            // Twice: the best documents' neighbours become candidates, then the candidates'
+            // neighbours are added to be scored (only documents in `around` are candidates).
+            for _ in 0..2 {
+                let mut found = Vec::new();
+                for &doc in &candidates {
+                    let near = *around.entry(doc).or_insert_with(|| self.neighbour_docs(doc));
+                    found.extend(near.0.into_iter().chain(near.1));
+                }
+                candidates.extend(found);
+                candidates.sort_unstable();
+                candidates.dedup();
+            }
+            let scores = self.score_docs(terms, &candidates, &c);
+            let score = |d: Option<u32>| {
+                d.map_or(0.0, |d| candidates.binary_search(&d).map_or(0.0, |i| scores[i]))
+            };
+            let mut top = TopK::new(k);
+            for (&doc, &own) in candidates.iter().zip(&scores) {
+                let Some(&(prev, next)) = around.get(&doc) else { continue };
+                let mut fused = 0.0f32;
+                if w.previous > 0.0 {
+                    fused += w.previous * score(prev);
+                }
+                fused += own;
+                if w.next > 0.0 {
+                    fused += w.next * score(next);
+                }
+                if fused > 0.0 {
+                    top.offer(fused, doc);
+                }
+            }
+            if !full || top.threshold() > floor * reach * BOUND_SLACK {
+                return Some(top.into_sorted());
+            }
+            m = m.saturating_mul(4);
+        }
+        None
+    }
+
+    /// The live documents just before and after `doc` in its group (or in the ungrouped
+    /// sequence), as [`KeywordIndex::fuse`] finds them.
+    fn neighbour_docs(&self, doc: u32) -> (Option<u32>, Option<u32>) {
+        let g = self.doc_group[doc as usize];
+        let seq: &[u32] =
+            if g == NO_GROUP { &self.ungrouped } else { &self.group_docs[g as usize] };
+        let Ok(pos) = seq.binary_search(&doc) else { return (None, None) };
+        let prev = seq[..pos].iter().rev().find(|&&d| self.is_alive(d)).copied();
+        let next = seq[pos + 1..].iter().find(|&&d| self.is_alive(d)).copied();
+        (prev, next)
+    }
+
+    /// The BM25 score of each of `docs` (ascending), summed over the terms in their order as
+    /// [`KeywordIndex::score_and_advance`] does; 0 for a document no term matches.
+    fn score_docs(&self, terms: &[Term<'_>], docs: &[u32], c: &Bm25Consts) -> Vec<f32> {
+        let mut terms = terms.to_vec();
+        docs.iter()
+            .map(|&doc| {
+                let mut score = 0.0f32;
+                for t in terms.iter_mut() {
+                    t.cursor.seek(doc);
+                    if t.cursor.doc() == doc {
+                        score += self.bm25(t, doc, c);
+                    }
+                }
+                score
+            })
+            .collect()
     }
 
     /// Adds each document's neighbour shares to the scores and keeps the best k.

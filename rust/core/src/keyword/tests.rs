@@ -294,6 +294,75 @@ fn neighbour_weights_match_a_brute_force_fusion() {
 }
 
 #[test]
+fn document_frequencies_counted_after_a_deletion_follow_later_adds() {
+    // Regression (found by the random-operations property test): `clean_for` caches live
+    // document frequencies after a deletion; an add did not invalidate them, so the next
+    // search scored with a too-small df (a too-high idf).
+    let mut idx = index(Scoring::Bm25);
+    let mut docs: Vec<(u64, String, &str)> = Vec::new();
+    for i in 0..400u64 {
+        let text = if i % 4 == 0 { "fig mango" } else { "apple kiwi" };
+        idx.add(&[i], &[text], None).unwrap();
+        docs.push((i, text.to_string(), ""));
+    }
+    idx.compact(); // later adds stay in the tail (a seal would drop the cached counts)
+    idx.add(&[400], &["fig"], None).unwrap(); // the term now has a tail list too
+    docs.push((400, "fig".to_string(), ""));
+    idx.remove(&[0]).unwrap();
+    docs.retain(|d| d.0 != 0);
+    idx.clean_for("fig");
+    for i in 401..410u64 {
+        idx.add(&[i], &["fig lemon"], None).unwrap();
+        docs.push((i, "fig lemon".to_string(), ""));
+    }
+    let want = brute_force(&docs, "fig", idx.params(), None);
+    assert_top_k(&idx.search("fig", 5, None).unwrap(), &want, 5);
+}
+
+#[test]
+fn pruned_neighbour_search_equals_the_exhaustive_one() {
+    // Large enough for the candidate path (it needs 8x its first 256 candidates), with a
+    // skewed vocabulary so that scores tie and candidates must grow, groups, ungrouped
+    // documents, deletions and both weights zero in turn.
+    let vocab: Vec<String> = (0..40).map(|i| format!("w{i}")).collect();
+    let mut rng = Lcg(29);
+    for round in 0..4 {
+        let mut idx = index(Scoring::Bm25);
+        let n = 3000 + rng.below(3000) as usize;
+        let groups = ["a", "b", "c", ""];
+        for i in 0..n {
+            let words: Vec<&str> = (0..1 + rng.below(8))
+                .map(|_| vocab[(rng.below(40) * rng.below(40) / 40) as usize].as_str())
+                .collect();
+            let g = groups[rng.below(4) as usize];
+            let group = if g.is_empty() { None } else { Some(&[g][..]) };
+            idx.add(&[i as u64], &[words.join(" ").as_str()], group).unwrap();
+        }
+        let dead: Vec<u64> = (0..n as u64).filter(|_| rng.below(7) == 0).collect();
+        idx.remove(&dead).unwrap();
+        if round % 2 == 1 {
+            idx.compact();
+        }
+        let weights = [(0.3, 0.1), (0.0, 0.5), (0.8, 0.0), (1.0, 1.0)];
+        for q in 0..40 {
+            let query = format!(
+                "{} {} {}",
+                vocab[rng.below(40) as usize],
+                vocab[rng.below(10) as usize],
+                vocab[rng.below(3) as usize]
+            );
+            let (previous, next) = weights[q % weights.len()];
+            let w = Neighbours { previous, next };
+            for k in [1, 10, 60] {
+                let pruned = idx.search_with(&query, k, None, w).unwrap();
+                let exhaustive = idx.search_exhaustive(&query, k, w).unwrap();
+                assert_eq!(pruned, exhaustive, "query {query:?}, k {k}, weights {w:?}");
+            }
+        }
+    }
+}
+
+#[test]
 fn heavy_deletion_compacts_on_its_own() {
     let mut idx = index(Scoring::Bm25);
     let n = 20_000u64;
