@@ -178,9 +178,8 @@ impl HnswIndex {
         if self.dups.is_empty() {
             return found;
         }
-        let ok = |s: u32| {
-            !self.deleted[s as usize] && filter.is_none_or(|f| f.allows(s, &self.groups))
-        };
+        let ok =
+            |s: u32| !self.deleted[s as usize] && filter.is_none_or(|f| f.allows(s, &self.groups));
         let mut out = Vec::with_capacity(found.len());
         let mut added = 0;
         for c in found {
