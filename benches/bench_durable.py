@@ -35,12 +35,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ferromem
 from ferromem import ALL_SESSIONS, Message
+from ferromem.memories import durable
 
 import locomo
 
 EMBEDDINGS = Path(__file__).resolve().parent.parent.parent / "shared" / "embeddings"
 DIM = 384
 BATCH = 1000
+RECALL_QUERIES = 100
 
 
 # ------------------------------------------------------------------ data
@@ -65,6 +67,15 @@ class Data:
         self.query_vectors = qv / np.linalg.norm(qv, axis=1, keepdims=True)
         self.query_sessions = [f"s{r.randrange(sessions)}" for _ in range(200)]
         self.lookup = dict(zip(self.texts, self.vectors, strict=True))
+        self.position = {t: i for i, t in enumerate(self.texts)}
+        # Exact top-10 over every vector for the first RECALL_QUERIES query vectors.
+        sims = self.query_vectors[:RECALL_QUERIES] @ self.vectors.T
+        top = (
+            np.argpartition(-sims, 10, axis=1)[:, :10]
+            if n > 10
+            else np.tile(np.arange(n), (len(sims), 1))
+        )
+        self.truth = [set(row.tolist()) for row in top]
         for q, v in zip(self.queries, self.query_vectors, strict=False):
             self.lookup[q] = v
 
@@ -106,9 +117,20 @@ def _disk(paths: list[Path]) -> int:
     return total
 
 
+def _recall(d: Data, found: Callable[[int], list[int]]) -> float:
+    """Mean recall@10 of an all-sessions vector search against the exact top 10."""
+    hits = sum(len(d.truth[i] & set(found(i))) for i in range(len(d.truth)))
+    return hits / (10.0 * len(d.truth))
+
+
 # ------------------------------------------------------------------ ferromem
-def bench_ferromem(d: Data, root: Path, hybrid: bool) -> dict[str, Any]:
-    path = root / ("hybrid.db" if hybrid else "keyword.db")
+def bench_ferromem(
+    d: Data, root: Path, hybrid: bool, ef_construction: int | None = None
+) -> dict[str, Any]:
+    if ef_construction is not None:
+        # Another build setting for the same memory (compared in one run).
+        durable.EF_CONSTRUCTION = ef_construction
+    path = root / (f"hybrid{ef_construction or ''}.db" if hybrid else "keyword.db")
     kwargs: dict[str, Any] = (
         {"embedder": LookupEmbedder(d.lookup), "hybrid": True} if hybrid else {}
     )
@@ -144,6 +166,13 @@ def bench_ferromem(d: Data, root: Path, hybrid: bool) -> dict[str, Any]:
             lambda i: mem.search_by_vector(qv[i % m], session_id=ALL_SESSIONS), 100
         )
         out["all_hybrid"] = _latencies(lambda i: mem.search(q[i % m], session_id=ALL_SESSIONS), 100)
+        out["all_vector_recall"] = _recall(
+            d,
+            lambda i: [
+                d.position[h.message.content]
+                for h in mem.search_by_vector(qv[i], session_id=ALL_SESSIONS, limit=10)
+            ],
+        )
     else:
         out["keyword"] = _latencies(lambda i: mem.search(q[i % m], session_id=qs[i % m]), m)
         out["all_keyword"] = _latencies(
@@ -238,6 +267,10 @@ def bench_chroma(d: Data, root: Path) -> dict[str, Any]:
     out["all_vector"] = _latencies(
         lambda i: col.query(query_embeddings=[qv[i % m]], n_results=10), 100
     )
+    out["all_vector_recall"] = _recall(
+        d,
+        lambda i: [int(k) for k in col.query(query_embeddings=[qv[i]], n_results=10)["ids"][0]],
+    )
     return out
 
 
@@ -301,6 +334,9 @@ def bench_lancedb(d: Data, root: Path) -> dict[str, Any]:
         m,
     )
     out["all_vector"] = _latencies(lambda i: table.search(qv[i % m]).limit(10).to_list(), 100)
+    out["all_vector_recall"] = _recall(
+        d, lambda i: [int(r["id"]) for r in table.search(qv[i]).limit(10).to_list()]
+    )
     if fts:
 
         def kw(i: int) -> Any:
@@ -341,6 +377,7 @@ def report(n: int, sessions: int, results: dict[str, dict[str, Any]]) -> None:
         ("session hybrid p50/p99 (ms)", "hybrid"),
         ("all sessions keyword p50/p99 (ms)", "all_keyword"),
         ("all sessions vector p50/p99 (ms)", "all_vector"),
+        ("all sessions vector recall@10", "all_vector_recall"),
         ("all sessions hybrid p50/p99 (ms)", "all_hybrid"),
     ]
     names = list(results)
@@ -348,7 +385,11 @@ def report(n: int, sessions: int, results: dict[str, dict[str, Any]]) -> None:
     print("| | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
     for label, key in rows:
-        cells = [_fmt(results[name].get(key, "-")) for name in names]
+        values = [results[name].get(key, "-") for name in names]
+        if key.endswith("recall"):
+            cells = [f"{v:.3f}" if isinstance(v, float) else "-" for v in values]
+        else:
+            cells = [_fmt(v) for v in values]
         if all(c == "-" for c in cells):
             continue
         print(f"| {label} | " + " | ".join(cells) + " |")
@@ -381,6 +422,11 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=100)
     parser.add_argument("--peers", default="fts5,lancedb,chroma")
     parser.add_argument(
+        "--hybrid-ef",
+        default="",
+        help="also run the hybrid memory built with these ef_construction values (e.g. 200)",
+    )
+    parser.add_argument(
         "--chroma-max",
         type=int,
         default=100_000,
@@ -393,7 +439,11 @@ def main() -> None:
     results: dict[str, dict[str, Any]] = {}
     try:
         results["ferromem keyword"] = bench_ferromem(d, root, hybrid=False)
+        default_ef = durable.EF_CONSTRUCTION
         results["ferromem hybrid"] = bench_ferromem(d, root, hybrid=True)
+        for ef in [int(e) for e in args.hybrid_ef.split(",") if e]:
+            results[f"ferromem hybrid efc={ef}"] = bench_ferromem(d, root, True, ef)
+        durable.EF_CONSTRUCTION = default_ef
         peers = [p for p in args.peers.split(",") if p]
         for peer in peers:
             if peer == "chroma" and n > args.chroma_max:

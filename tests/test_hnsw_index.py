@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ferromem import CorruptFileError, InvalidArgumentError, InvalidTypeError, UnknownIdError
@@ -48,8 +48,7 @@ def brute(data: np.ndarray, queries: np.ndarray, metric: str, k: int) -> np.ndar
     seed=st.integers(0, 2**16),
 )
 def test_recall_against_brute_force(n: int, dim: int, metric: str, seed: int) -> None:
-    # Under cosine, 1-d data is two exact-duplicate clusters: see the known limitation below.
-    assume(not (metric == "cosine" and dim == 1))
+    # Under cosine, 1-d data is two clusters of exact duplicates (kept as graph-node aliases).
     data = clustered(n, dim, seed)
     if metric == "cosine":
         data[np.linalg.norm(data, axis=1) == 0] = 1.0
@@ -79,13 +78,9 @@ def test_recall_against_brute_force(n: int, dim: int, metric: str, seed: int) ->
     assert hits / got.size >= 0.9
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limitation (as in hnswlib): an exact-duplicate cluster larger than "
-    "ef_construction links only to itself, so the graph can split and a search that starts "
-    "in one cluster never reaches the other",
-)
 def test_exact_duplicate_clusters_stay_reachable() -> None:
+    # Regression: a duplicate group larger than ef_construction used to link only to itself
+    # (as in hnswlib), so the graph split; duplicates are now aliases of one graph node.
     rng = np.random.default_rng(0)
     n, failures = 386, 0
     for _ in range(10):

@@ -18,6 +18,7 @@ from ferromem import (
     Message,
     SQLiteMemory,
 )
+from ferromem.embedders import HashingEmbedder
 
 SECRET_TEXT = "my bank PIN is 4921 and my passport number is X1234567"
 
@@ -201,3 +202,28 @@ def test_hybrid_search_reads_session_orders_once_until_a_write(tmp_path, monkeyp
     assert reads
     assert second[0].message.content == "a new turn about the garage"
     mem.close()
+
+
+def test_repeated_messages_stay_findable_across_deletes_and_reopens(tmp_path: Path) -> None:
+    # Identical texts embed to identical vectors: the HNSW index keeps them as aliases of one
+    # graph node (issue 14 item 4). Deleting that node's message, saving the index snapshot and
+    # reopening must keep every other copy, in its own session.
+    db = tmp_path / "dups.db"
+    embedder = HashingEmbedder()
+    with SQLiteMemory(db, embedder=embedder) as mem:
+        ids = mem.add_messages(
+            [Message("user", "ok thanks", session_id=f"s{i % 3}") for i in range(300)]
+            + [Message("user", "the cat sat on the mat", session_id="s9")],
+            session_id=ALL_SESSIONS,
+        )
+        assert mem.delete_messages(ids[:100], session_id=ALL_SESSIONS) == 100
+    with SQLiteMemory(db, embedder=embedder) as again:
+        hits = again.search_by_vector(embedder(["ok thanks"])[0], session_id="s1", limit=50)
+        assert len(hits) == 50
+        assert {h.message.session_id for h in hits} == {"s1"}
+        assert {h.message.id for h in hits} <= set(ids[100:300])
+        again.delete_messages(ids[100:299], session_id=ALL_SESSIONS)
+    with SQLiteMemory(db, embedder=embedder) as last:
+        hits = last.search_by_vector(embedder(["ok thanks"])[0], session_id=ALL_SESSIONS, limit=5)
+        # The one copy left (the other message shares no word with the query).
+        assert [h.message.id for h in hits] == [ids[299]]

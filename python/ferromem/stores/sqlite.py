@@ -398,6 +398,11 @@ class SQLiteStore(Store):
     def _vector_bytes(self, vector: Any) -> bytes:
         return np.ascontiguousarray(vector, dtype=np.float16).tobytes()
 
+    def _half_rows(self, vectors: Vectors, rows: Sequence[int]) -> list[bytes]:
+        # One float16 conversion for the batch, not one per message.
+        half = np.ascontiguousarray(vectors, dtype=np.float16)
+        return [half[i].tobytes() for i in rows]
+
     # ------------------------------------------------------------------ versions
     def _read_version(self) -> tuple[int, int]:
         rows = self._rows(
@@ -469,7 +474,7 @@ class SQLiteStore(Store):
             rows = self._encode_many(
                 [next_key + n for n in range(len(kept))],
                 [messages[i] for i in kept],
-                None if vectors is None else [self._vector_bytes(vectors[i]) for i in kept],
+                None if vectors is None else self._half_rows(vectors, kept),
             )
             if self.hashed_sessions:
                 self._remember_sessions({m.session_id for m in messages})

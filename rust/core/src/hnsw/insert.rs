@@ -62,14 +62,18 @@ impl HnswIndex {
             // small adds keep amortised growth.
             self.reserve_exact(fresh);
         }
+        self.index_codes();
         let mut work = Vec::with_capacity(rows.len());
         for &r in &rows {
-            let level = self.draw_level();
-            let slot =
-                self.claim_slot(ids[r], &vectors[r * self.dim..(r + 1) * self.dim], level)?;
+            let slot = self.claim_slot(ids[r], &vectors[r * self.dim..(r + 1) * self.dim])?;
             if let Some(g) = groups {
                 self.groups.join(slot, g[r], self.ids.len());
             }
+            if self.alias_if_duplicate(slot) {
+                continue;
+            }
+            let level = self.draw_level();
+            self.lift(slot, level)?;
             work.push((slot, r));
         }
         let this: &HnswIndex = self;
@@ -99,6 +103,7 @@ impl HnswIndex {
         self.slot_of.clear();
         self.free.clear();
         self.groups.clear_members();
+        self.dups.clear();
         *self.entry.get_mut().unwrap_or_else(|p| p.into_inner()) = Entry { node: NONE, level: 0 };
     }
 
@@ -136,7 +141,10 @@ impl HnswIndex {
         for l in (0..=level.min(entry.level)).rev() {
             visited_reset(&mut visited, self);
             let found = self.search_layer(&q, &eps, self.ef_construction, l, &mut visited, &|s| {
-                s != slot && !deleted[s as usize] && levels[s as usize] as usize >= l
+                s != slot
+                    && !deleted[s as usize]
+                    && levels[s as usize] as usize >= l
+                    && self.dups.primary(s).is_none()
             });
             let chosen = self.select(&found, self.m);
             self.connect(slot, l, &chosen);

@@ -13,12 +13,15 @@
 //!   broad and searches exactly over the scope when it is narrow, so small scopes stay correct.
 //! * Groups (sessions): every vector may belong to one named group; searches can be limited to
 //!   one group or a union of groups.
+//! * Vectors with the walk code of a graph node are that node's aliases, outside the graph
+//!   ([`dups`]), so that a large group of exact duplicates cannot split the graph.
 //! * Removal tombstones a node (it still routes searches) and frees its slot for the next
 //!   insert, which rewires it. Adding an id that is present replaces its vector.
 //! * `save`/`load` and `to_bytes`/`from_bytes` use the checksummed envelope of
 //!   [`crate::snapshot`], with opaque caller bytes (`meta`) stored inside.
 
 pub mod distance;
+mod dups;
 mod filter;
 mod groups;
 mod insert;
@@ -43,6 +46,7 @@ pub use filter::Filter;
 pub use metric::Metric;
 
 use crate::error::{Error, Result};
+use dups::Dups;
 use groups::Groups;
 use quant::{CodeHeader, Query};
 use storage::{Line, VisitedPool, LINE_WORDS};
@@ -90,6 +94,8 @@ pub struct HnswIndex {
     slot_of: FxHashMap<u64, u32>,
     free: Vec<u32>,
     groups: Groups,
+    /// Slots whose walk code equals a graph node's: kept as that node's aliases.
+    dups: Dups,
     entry: Mutex<Entry>,
     rng: u64,
     visited: VisitedPool,
@@ -148,6 +154,7 @@ impl HnswIndex {
             slot_of: FxHashMap::default(),
             free: Vec::new(),
             groups: Groups::default(),
+            dups: Dups::default(),
             entry: Mutex::new(Entry { node: NONE, level: 0 }),
             rng: 0x9E37_79B9_7F4A_7C15,
             visited: VisitedPool::default(),
@@ -224,6 +231,7 @@ impl HnswIndex {
             + self.free.capacity() * 4
             + self.slot_of.capacity() * (size_of::<(u64, u32)>() + 1)
             + self.groups.memory_usage_bytes()
+            + self.dups.memory_usage_bytes()
             + size_of::<Self>()
     }
 
@@ -260,9 +268,10 @@ impl HnswIndex {
     /// Tombstones one live id (a no-op for absent ids, e.g. a duplicate in the same call).
     fn remove_one(&mut self, id: u64) {
         if let Some(slot) = self.slot_of.remove(&id) {
-            self.deleted[slot as usize] = true;
-            self.groups.leave(slot);
-            self.free.push(slot);
+            let freed = self.leave_dups(slot);
+            self.deleted[freed as usize] = true;
+            self.groups.leave(freed);
+            self.free.push(freed);
         }
     }
 
@@ -359,6 +368,8 @@ impl HnswIndex {
 mod kernel_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_dups;
 #[cfg(test)]
 mod tests_groups;
 #[cfg(test)]

@@ -16,9 +16,11 @@ use crate::error::{Error, Result};
 use crate::snapshot::{at_path, replace_file, unwrap, wrap, Reader, Writer};
 
 const MAGIC: &[u8; 8] = b"FMHNSW\0\x01";
-/// 2: int8 codes in node blocks, half-float residuals, groups and caller bytes (version 1
-/// held half floats times a scale).
-const VERSION: u32 = 2;
+/// 3: version 2 plus the duplicates' table. 2: int8 codes in node blocks, half-float
+/// residuals, groups and caller bytes (version 1 held half floats times a scale).
+const VERSION: u32 = 3;
+/// Version 2 snapshots still load (they have no duplicates' table).
+const VERSION_NO_DUPS: u32 = 2;
 
 fn bad(why: impl Into<String>) -> Error {
     Error::CorruptData(why.into())
@@ -55,8 +57,10 @@ impl HnswIndex {
 
     /// Loads an index from [`HnswIndex::to_bytes`]; damage is [`Error::CorruptData`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let body = unwrap(bytes, MAGIC, VERSION)?;
-        Self::decode_body(body).map_err(|e| match e {
+        let found = bytes.get(8..12).map(|v| u32::from_le_bytes([v[0], v[1], v[2], v[3]]));
+        let version = if found == Some(VERSION_NO_DUPS) { VERSION_NO_DUPS } else { VERSION };
+        let body = unwrap(bytes, MAGIC, version)?;
+        Self::decode_body(body, version).map_err(|e| match e {
             Error::InvalidArgument(r) => Error::CorruptData(r),
             other => other,
         })
@@ -123,11 +127,12 @@ impl HnswIndex {
         let slot_groups =
             if names.is_empty() { Vec::new() } else { self.groups.slot_groups(slots) };
         w.u32s(&slot_groups);
+        w.u32s(&self.dups.alias_table(slots));
         w.bytes(meta);
         w.buf
     }
 
-    fn decode_body(body: &[u8]) -> Result<Self> {
+    fn decode_body(body: &[u8], version: u32) -> Result<Self> {
         let mut r = Reader::new(body);
         let dim = r.u32()? as usize;
         let metric = Metric::from_code(r.u32()?).ok_or_else(|| bad("unknown metric"))?;
@@ -196,6 +201,7 @@ impl HnswIndex {
             }
         }
         index.decode_groups(&mut r, slots)?;
+        let alias_of = if version >= 3 { r.u32s()? } else { Vec::new() };
         let meta = r.bytes()?;
         if meta.len() > MAX_META_BYTES {
             return Err(bad(format!("meta is {} bytes (at most {MAX_META_BYTES})", meta.len())));
@@ -225,7 +231,37 @@ impl HnswIndex {
         index.upper_at = upper_at;
         index.upper = upper.into_iter().map(AtomicU32::new).collect();
         index.entry = Mutex::new(Entry { node: entry_node, level: entry_level });
+        index.decode_aliases(&alias_of, slots, entry_node)?;
         Ok(index)
+    }
+
+    /// The duplicates' table: each alias is a live level-0 slot, not the entry point, with
+    /// the walk code of a live graph node.
+    fn decode_aliases(&mut self, alias_of: &[u32], slots: usize, entry: u32) -> Result<()> {
+        if alias_of.is_empty() {
+            return Ok(());
+        }
+        if alias_of.len() != slots {
+            return Err(bad(format!("aliases: {} items, expected {slots}", alias_of.len())));
+        }
+        for (s, &p) in alias_of.iter().enumerate() {
+            if p == NONE {
+                continue;
+            }
+            let ok = (p as usize) < slots
+                && p as usize != s
+                && s as u32 != entry
+                && !self.deleted[s]
+                && !self.deleted[p as usize]
+                && self.levels[s] == 0
+                && alias_of[p as usize] == NONE
+                && self.same_code(s as u32, p);
+            if !ok {
+                return Err(bad(format!("slot {s} is not a valid alias of slot {p}")));
+            }
+            self.dups.link(s as u32, p, slots);
+        }
+        Ok(())
     }
 
     /// Node blocks from their bytes (length already checked), each block checked: codes in

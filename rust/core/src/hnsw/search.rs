@@ -157,15 +157,20 @@ impl HnswIndex {
         }
         let mut visited = self.visited.take(self.slots());
         let deleted = &self.deleted;
+        let dups = !self.dups.is_empty();
         let found = match filter {
+            // A node outside the scope still stands for its aliases (graph nodes with aliases
+            // are always live).
             Some(f) => self.search_layer(q, &[cur], ef.max(k), 0, &mut visited, &|s| {
-                !deleted[s as usize] && f.allows(s, &self.groups)
+                (!deleted[s as usize] && f.allows(s, &self.groups))
+                    || (dups && !self.dups.aliases(s).is_empty())
             }),
             None => {
                 self.search_layer(q, &[cur], ef.max(k), 0, &mut visited, &|s| !deleted[s as usize])
             }
         };
         self.visited.give(visited);
+        let found = self.with_aliases(found, filter, ef.max(k));
         self.rerank(q, found, k)
     }
 
@@ -187,6 +192,8 @@ impl HnswIndex {
             found[i].d = self.dist_exact(q, found[i].s);
         }
         found.sort_unstable();
+        // An alias in a slot that a stale link still reaches may come twice (same distance).
+        found.dedup_by_key(|c| c.s);
         found.truncate(k);
         found
     }

@@ -132,18 +132,10 @@ impl HnswIndex {
     }
 
     /// Claims a slot for a new vector: a freed one (never the entry point) or a fresh one.
-    /// Writes its vector, level and empty lists; the graph links come later.
-    pub(super) fn claim_slot(&mut self, id: u64, row: &[f32], level: usize) -> Result<u32> {
+    /// Writes its vector and empty lists on level 0 ([`HnswIndex::lift`] raises it); the
+    /// graph links come later.
+    pub(super) fn claim_slot(&mut self, id: u64, row: &[f32]) -> Result<u32> {
         let entry = self.entry.get_mut().map(|e| e.node).unwrap_or(NONE);
-        let upper_at = if level > 0 {
-            let at = u32::try_from(self.upper.len())
-                .ok()
-                .filter(|a| (*a as usize) + level * (1 + self.m) < NONE as usize)
-                .ok_or_else(|| Error::invalid("the index is full (upper links)"))?;
-            Some(at)
-        } else {
-            None
-        };
         let reuse = self.free.iter().rposition(|s| *s != entry).map(|i| self.free.swap_remove(i));
         let slot = match reuse {
             Some(s) => s,
@@ -163,18 +155,29 @@ impl HnswIndex {
         };
         let i = slot as usize;
         self.encode(row, i);
-        self.levels[i] = level as u8;
+        self.levels[i] = 0;
         let at = i * self.block + self.links_at();
         self.words()[at].store(0, Ordering::Relaxed);
         self.upper_at[i] = NONE;
-        if let Some(at) = upper_at {
-            self.upper.extend((0..level * (1 + self.m)).map(|_| AtomicU32::new(0)));
-            self.upper_at[i] = at;
-        }
         self.ids[i] = id;
         self.deleted[i] = false;
         self.slot_of.insert(id, slot);
         Ok(slot)
+    }
+
+    /// Gives a claimed slot (on level 0) its `level` and empty upper lists.
+    pub(super) fn lift(&mut self, slot: u32, level: usize) -> Result<()> {
+        if level == 0 {
+            return Ok(());
+        }
+        let at = u32::try_from(self.upper.len())
+            .ok()
+            .filter(|a| (*a as usize) + level * (1 + self.m) < NONE as usize)
+            .ok_or_else(|| Error::invalid("the index is full (upper links)"))?;
+        self.upper.extend((0..level * (1 + self.m)).map(|_| AtomicU32::new(0)));
+        self.upper_at[slot as usize] = at;
+        self.levels[slot as usize] = level as u8;
+        Ok(())
     }
 
     /// Stores `row` in slot `i`: its int8 code with header, and its residual. Under cosine the

@@ -7,7 +7,7 @@ use super::*;
 use crate::snapshot::{unwrap, wrap};
 
 const MAGIC: &[u8; 8] = b"FMHNSW\0\x01";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 
 fn sample() -> (HnswIndex, Vec<f32>) {
     let (n, dim) = (300, 20);
@@ -160,4 +160,23 @@ fn other_versions_and_magics_are_named() {
     assert!(err.contains("version 1"), "{err}");
     let err = HnswIndex::from_bytes(&wrap(b"FMKWIX\0\x01", VERSION, &body)).unwrap_err();
     assert!(err.to_string().contains("magic"), "{err}");
+}
+
+#[test]
+fn version_2_snapshots_still_load() {
+    let (index, data) = sample();
+    let body = unwrap(&index.to_bytes(b"m").unwrap(), MAGIC, VERSION).unwrap().to_vec();
+    // Version 2 is version 3 without the duplicates' table (an empty list: its length only).
+    let meta_at = body.len() - (8 + 1);
+    let empty_table = 0u64.to_le_bytes();
+    assert_eq!(&body[meta_at - 8..meta_at], &empty_table);
+    let v2 = [&body[..meta_at - 8], &body[meta_at..]].concat();
+    let back = HnswIndex::from_bytes(&wrap(MAGIC, 2, &v2)).unwrap();
+    assert_eq!(back.ids(), index.ids());
+    assert_eq!(back.meta(), b"m");
+    let q = near(&data, 20, 5, 3);
+    assert_eq!(
+        back.search(&q, 5, 4, Some(40), None).unwrap(),
+        index.search(&q, 5, 4, Some(40), None).unwrap()
+    );
 }
