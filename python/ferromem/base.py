@@ -810,9 +810,10 @@ class MemoryBackend(AsyncTwins):
         self, wanted: set[str] | None, predicate: Predicate | None
     ) -> Callable[[int], tuple[int | None, int | None]]:
         """For the hybrid fusion: the keys just before and after a key in its session (in
-        scope and passing the filter). The key's session comes from the engines and the
-        session's order from the keyword index (or the store), once per session per search;
-        a neighbour's metadata is read only when a filter must be checked."""
+        scope and passing the filter). Across all sessions the keyword index tells; within
+        given sessions, their chronological orders (read from the store once and kept until
+        the engines change) do. A neighbour's metadata is read only when a filter must be
+        checked."""
         store = self._store_impl
         engines = self._engines
         passing: dict[int, bool] = {}
@@ -826,6 +827,15 @@ class MemoryBackend(AsyncTwins):
             return passing[key]
 
         def around(key: int) -> tuple[int | None, int | None]:
+            if wanted is None and engines.keyword is not None:
+                # Across all sessions, hits fall in many sessions: the keyword index knows
+                # each one's neighbours (in the order they were indexed, as keyword search
+                # uses them) without reading every session's order from the store.
+                before, after = engines.keyword.neighbours(key)
+                return (
+                    before if before is not None and passes(before) else None,
+                    after if after is not None and passes(after) else None,
+                )
             sid = engines.session_of(key)
             if sid is None:
                 m = store.get([key])[0]

@@ -150,6 +150,11 @@ class KeywordEngine(Engine):
             out.sort(key=lambda ks: -ks[1])
         return out[:k]
 
+    def neighbours(self, key: int) -> tuple[int | None, int | None]:
+        """The keys indexed just before and after ``key`` in its session."""
+        self.flush()
+        return self.index.neighbours(key)
+
     def topic_keys(self, topic: str, session_id: str) -> list[int]:
         """Keys of a session's messages tagged with ``topic``."""
         self.flush()

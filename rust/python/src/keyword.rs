@@ -205,6 +205,12 @@ impl PyKeywordIndex {
         Ok(ids.into_pyarray(py))
     }
 
+    /// The ids indexed just before and after `id` in its group (None at either end; both
+    /// None when `id` is not indexed).
+    fn neighbours(&self, id: Num<u64>) -> (Option<u64>, Option<u64>) {
+        self.read().neighbours(id.0)
+    }
+
     /// Live documents in `group`.
     fn group_len(&self, group: Text<'_>) -> usize {
         self.read().group_len(group.0)

@@ -614,6 +614,15 @@ impl KeywordIndex {
         None
     }
 
+    /// The ids of the live documents indexed just before and after `id` in its group (or
+    /// in the ungrouped sequence): the neighbours whose shares the neighbour weights add.
+    /// None at either end, and both None for an id that is not indexed.
+    pub fn neighbours(&self, id: u64) -> (Option<u64>, Option<u64>) {
+        let Some(doc) = self.doc_of(id) else { return (None, None) };
+        let (prev, next) = self.neighbour_docs(doc);
+        (prev.map(|d| self.ids.get(d)), next.map(|d| self.ids.get(d)))
+    }
+
     /// The live documents just before and after `doc` in its group (or in the ungrouped
     /// sequence), as [`KeywordIndex::fuse`] finds them.
     fn neighbour_docs(&self, doc: u32) -> (Option<u32>, Option<u32>) {
