@@ -15,7 +15,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never ask the Hub during tests
 from ferromem import InvalidArgumentError, InvalidTypeError, ModelNotFoundError
 from ferromem.embedders import LocalEmbedder, StaticEmbedder
 
-
 DATA = Path(__file__).parent / "data"
 
 

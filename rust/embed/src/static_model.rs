@@ -84,10 +84,7 @@ impl StaticModel {
     /// The token ids of each text, without special tokens: what [`Self::embed`] averages.
     pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
         let (mut word, mut ids) = (String::new(), Vec::new());
-        texts
-            .iter()
-            .map(|t| self.token_ids(t, &mut word, &mut ids).map(|()| ids.clone()))
-            .collect()
+        texts.iter().map(|t| self.token_ids(t, &mut word, &mut ids).map(|()| ids.clone())).collect()
     }
 
     /// Embeds `texts` into a `texts.len() x dimension` matrix: the L2-normalised mean of each
