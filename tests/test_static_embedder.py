@@ -3,6 +3,7 @@ when the file is damaged; fast bag-of-tokens vectors that still carry meaning.""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -13,6 +14,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never ask the Hub during tests
 
 from ferromem import InvalidArgumentError, InvalidTypeError, ModelNotFoundError
 from ferromem.embedders import LocalEmbedder, StaticEmbedder
+
+DATA = Path(__file__).parent / "data"
 
 
 @pytest.fixture(scope="module")
@@ -70,3 +73,21 @@ def test_bad_arguments_and_inputs(local: LocalEmbedder, static: StaticEmbedder) 
     with pytest.raises(InvalidTypeError, match=r"texts\[0\] must be str"):
         static([b"bytes"])  # type: ignore[list-item]
     assert np.array_equal(*static(["a\ud800b", "a\ufffdb"]))
+
+
+def test_the_fast_tokenizer_path_gives_the_full_tokenizers_vectors(static: StaticEmbedder) -> None:
+    # ASCII text takes a fast path (lowercase, split, whole-word lookup); a trailing no-break
+    # space, which BERT's normaliser turns into a plain space, sends the same text through the
+    # full tokenizer: the tokens, hence the vectors, must be the same to the bit.
+    texts = json.loads((DATA / "minilm_locomo_sample.json").read_text())["texts"] + [
+        "Hello, World!! don't e-mail me @ 5:30pm (ok?) #tags $5 50% a+b=c ~x~ `q` {a|b}",
+        "\x07bell\ttab\r\nnew\x0bvertical\x0cfeed\x7fdel\x00nul",
+        "x" * 150 + " and a word",
+        "supercalifragilisticexpialidocious antidisestablishmentarianism",
+        "   ",
+        "[CLS] a [MASK] b",
+    ]
+    fast = static(texts)
+    full = static([t + "\u00a0" for t in texts])
+    assert fast.any(axis=1).sum() == len(texts) - 1  # only "   " has no tokens
+    assert np.array_equal(fast, full)

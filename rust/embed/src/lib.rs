@@ -14,6 +14,7 @@ pub mod config;
 pub mod encoder;
 pub mod kernels;
 pub mod static_model;
+pub mod wordpiece;
 
 pub use encoder::SentenceEncoder;
 pub use static_model::StaticModel;

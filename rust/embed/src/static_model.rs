@@ -12,7 +12,8 @@ use ferromem_core::{Error, Result};
 use rayon::prelude::*;
 use tokenizers::Tokenizer;
 
-use crate::encoder::{normalize, tokenize, tokenizer_from_bytes};
+use crate::encoder::{normalize, tokenizer_from_bytes};
+use crate::wordpiece::FastWordPiece;
 
 const MAGIC: &[u8; 8] = b"FMSTATIC";
 const VERSION: u32 = 1;
@@ -23,6 +24,7 @@ const CHUNK: usize = 256;
 pub struct StaticModel {
     tokenizer_json: Vec<u8>,
     tokenizer: Tokenizer,
+    fast: Option<FastWordPiece>,
     vectors: Vec<f32>,
     dim: usize,
     source: u32,
@@ -49,7 +51,8 @@ impl StaticModel {
         let rows = vectors.len() / dim;
         let tokenizer =
             tokenizer_from_bytes(&tokenizer_json, Path::new("tokenizer.json"), None, rows)?;
-        Ok(Self { tokenizer_json, tokenizer, vectors, dim, source })
+        let fast = FastWordPiece::new(&tokenizer);
+        Ok(Self { tokenizer_json, tokenizer, fast, vectors, dim, source })
     }
 
     /// Length of the vectors.
@@ -62,6 +65,28 @@ impl StaticModel {
         self.source
     }
 
+    /// The token ids of `text`, without special tokens (`word` is scratch space).
+    fn token_ids(&self, text: &str, word: &mut String, ids: &mut Vec<u32>) -> Result<()> {
+        ids.clear();
+        if let Some(fast) = &self.fast {
+            if fast.ids(text, word, ids)? {
+                return Ok(());
+            }
+        }
+        let encoding = self
+            .tokenizer
+            .encode_fast(text, false)
+            .map_err(|e| Error::invalid(format!("tokenizing failed: {e}")))?;
+        ids.extend_from_slice(encoding.get_ids());
+        Ok(())
+    }
+
+    /// The token ids of each text, without special tokens: what [`Self::embed`] averages.
+    pub fn tokenize(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
+        let (mut word, mut ids) = (String::new(), Vec::new());
+        texts.iter().map(|t| self.token_ids(t, &mut word, &mut ids).map(|()| ids.clone())).collect()
+    }
+
     /// Embeds `texts` into a `texts.len() x dimension` matrix: the L2-normalised mean of each
     /// text's token vectors (unknown-word tokens left out); a text without tokens is all zeros.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<f32>> {
@@ -70,11 +95,11 @@ impl StaticModel {
         let mut out = vec![0.0f32; texts.len() * dim];
         out.par_chunks_mut(CHUNK * dim).zip(texts.par_chunks(CHUNK)).try_for_each(
             |(rows, chunk)| -> Result<()> {
-                for (row, ids) in
-                    rows.chunks_exact_mut(dim).zip(tokenize(&self.tokenizer, chunk, false)?)
-                {
+                let (mut word, mut ids) = (String::new(), Vec::new());
+                for (row, text) in rows.chunks_exact_mut(dim).zip(chunk) {
+                    self.token_ids(text, &mut word, &mut ids)?;
                     let mut n = 0usize;
-                    for id in ids.into_iter().filter(|id| Some(*id) != unk) {
+                    for &id in ids.iter().filter(|&&id| Some(id) != unk) {
                         let start = id as usize * dim;
                         if let Some(v) = self.vectors.get(start..start + dim) {
                             row.iter_mut().zip(v).for_each(|(o, v)| *o += v);

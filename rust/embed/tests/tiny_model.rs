@@ -212,3 +212,34 @@ fn static_model_round_trips_and_refuses_damage() {
     assert!(StaticModel::new(TOKENIZER.into(), vec![f32::NAN; VOCAB * H], H, 0).is_err());
     assert!(StaticModel::new(TOKENIZER.into(), vec![0.0; 7], H, 0).is_err());
 }
+
+#[test]
+fn static_tokens_match_the_tokenizer_on_every_path() {
+    // A vocabulary with punctuation, pieces and a word longer than WordPiece's limit.
+    let long = "x".repeat(120);
+    let vocab = format!(
+        r###""dog": 9, "!": 10, ",": 11, "'": 12, "$": 13, "x": 14, "##x": 15, "a": 16, "##b": 17, "{long}": 18"###
+    );
+    let json = TOKENIZER.replace(r#""dog": 9"#, &vocab);
+    let tok = tokenizers::Tokenizer::from_bytes(json.as_bytes()).unwrap();
+    let model = StaticModel::new(json.into_bytes(), vec![0.5; 19 * H], H, 0).unwrap();
+    let texts = [
+        "Hello, World!",
+        "hello\tworld\r\ncats\x07dog",
+        "the\x0bcat\x0cdog\x1fthe\x7fcat\0dog",
+        "[CLS] hello [SEP] [unk] a[UNK]b",
+        "héllo wörld\u{a0}cats",
+        "hellos cats!!!dogs abb ab a'b $5 #dog",
+        &long,
+        &"x".repeat(101),
+        "",
+        "   \t\n",
+        "HELLO\u{3000}World \u{1F600} ",
+    ];
+    let got = model.tokenize(&texts).unwrap();
+    for (text, ids) in texts.iter().zip(&got) {
+        let want = tok.encode(*text, false).unwrap();
+        assert_eq!(ids.as_slice(), want.get_ids(), "{text:?}");
+    }
+    assert_eq!(got[0], vec![4, 11, 5, 10]);
+}
