@@ -314,12 +314,19 @@ _CORE_CALLS = {
     "train_dictionary size": lambda c: c.train_dictionary([b"x"], size="big"),
     "ImportanceScorer words": lambda c: c.ImportanceScorer(long_text_words=1.5),
     "summarize max_tokens": lambda c: c.summarize(["a b"], max_tokens="9"),
+    "HnswIndex dim": lambda c: c.HnswIndex("4"),
+    "HnswIndex M": lambda c: c.HnswIndex(4, M=2.0),
+    "HnswIndex.search k": lambda c: c.HnswIndex(4).search([[0.0, 1.0, 0.0, 0.0]], k="3"),
+    "HnswIndex.search ef": lambda c: c.HnswIndex(4).search([[0.0, 1.0, 0.0, 0.0]], ef=[8]),
+    "hash_embed dim": lambda c: c.hash_embed(["a"], dim="8"),
 }
 _RANGE_CALLS = {
     "KeywordIndex.search k": lambda c: c.KeywordIndex().search("x", k=2**70),
     "compress level": lambda c: c.compress(b"x", level=2**40),
     "train_dictionary size": lambda c: c.train_dictionary([b"x"], size=-1),
     "summarize max_tokens": lambda c: c.summarize(["a b"], max_tokens=2**70),
+    "HnswIndex ef_construction": lambda c: c.HnswIndex(4, ef_construction=2**70),
+    "hash_embed dim": lambda c: c.hash_embed(["a"], dim=-(2**70)),
 }
 _SURROGATE_CALLS = {
     "KeywordIndex.add": lambda c: c.KeywordIndex().add([1], ["bad \ud800"]),

@@ -6,18 +6,19 @@ use numpy::{IntoPyArray, PyArray2};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 
-use crate::convert::{as_strs, str_items};
+use crate::convert::{as_strs, str_items, Num};
 use crate::errors::{invalid, to_py};
 
 /// Embeds `texts` with word, word-bigram and character n-gram feature hashing into an
 /// L2-normalised float32 array of shape `(len(texts), dim)`; texts without words embed to zeros.
 #[pyfunction]
-#[pyo3(signature = (texts, dim = 1024))]
+#[pyo3(signature = (texts, dim = Num(1024)), text_signature = "(texts, dim=1024)")]
 fn hash_embed<'py>(
     py: Python<'py>,
     texts: &Bound<'py, PyAny>,
-    dim: i64,
+    dim: Num<i64>,
 ) -> PyResult<Bound<'py, PyArray2<f32>>> {
+    let dim = dim.0;
     let dim = usize::try_from(dim).map_err(|_| invalid(format!("dim must be >= 1, got {dim}")))?;
     let items = str_items(texts, "texts")?;
     let strs = as_strs(&items)?;

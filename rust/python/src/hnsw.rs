@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyString};
 
-use crate::convert::{as_strs, byte_arg, type_name, Text};
+use crate::convert::{as_strs, byte_arg, type_name, Num, Text};
 use crate::errors::{invalid, to_py};
 
 static AS_F32: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -154,16 +154,18 @@ fn usize_arg(v: i64, name: &str) -> PyResult<usize> {
 #[pymethods]
 impl PyHnswIndex {
     #[new]
-    #[pyo3(signature = (dim, metric = Text("cosine"), M = 16, ef_construction = 200, *, full_scan_bytes = None),
+    #[pyo3(signature = (dim, metric = Text("cosine"), M = Num(16), ef_construction = Num(200), *, full_scan_bytes = None),
         text_signature = "(dim, metric='cosine', M=16, ef_construction=200, *, full_scan_bytes=None)")]
     #[allow(non_snake_case)]
     fn new(
-        dim: i64,
+        dim: Num<i64>,
         metric: Text<'_>,
-        M: i64,
-        ef_construction: i64,
-        full_scan_bytes: Option<i64>,
+        M: Num<i64>,
+        ef_construction: Num<i64>,
+        full_scan_bytes: Option<Num<i64>>,
     ) -> PyResult<Self> {
+        let (dim, M, ef_construction) = (dim.0, M.0, ef_construction.0);
+        let full_scan_bytes = full_scan_bytes.map(|b| b.0);
         let metric = Metric::parse(metric.0).map_err(to_py)?;
         let mut index = HnswIndex::new(
             usize_arg(dim, "dim")?,
@@ -218,14 +220,15 @@ impl PyHnswIndex {
     /// first. `allowed_ids` restricts results to those ids, `group` to one group and `groups`
     /// to a union of groups (rows with fewer matches are padded with id `2**64 - 1` and
     /// distance `inf`).
-    #[pyo3(signature = (queries, k = 10, ef = None, *, allowed_ids = None, group = None, groups = None))]
+    #[pyo3(signature = (queries, k = Num(10), ef = None, *, allowed_ids = None, group = None, groups = None),
+        text_signature = "(self, queries, k=10, ef=None, *, allowed_ids=None, group=None, groups=None)")]
     #[allow(clippy::type_complexity, clippy::too_many_arguments)]
     fn search<'py>(
         &self,
         py: Python<'py>,
         queries: &Bound<'py, PyAny>,
-        k: i64,
-        ef: Option<i64>,
+        k: Num<i64>,
+        ef: Option<Num<i64>>,
         allowed_ids: Option<&Bound<'py, PyAny>>,
         group: Option<&Bound<'py, PyAny>>,
         groups: Option<&Bound<'py, PyAny>>,
@@ -241,6 +244,7 @@ impl PyHnswIndex {
             (None, None) => None,
         };
         let scope_names = scope_items.as_deref().map(as_strs).transpose()?;
+        let (k, ef) = (k.0, ef.map(|e| e.0));
         let k = usize::try_from(k).map_err(|_| invalid(format!("k must be >= 1, got {k}")))?;
         let ef = ef
             .map(|e| usize::try_from(e).map_err(|_| invalid(format!("ef must be >= 1, got {e}"))))

@@ -10,7 +10,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 
-use crate::convert::type_name;
+use crate::convert::{type_name, Num};
 use crate::errors::{invalid_type, to_py};
 
 /// The items of `texts`, which must be a sequence of `str` (an `InvalidTypeError` naming the
@@ -119,13 +119,15 @@ impl StaticModel {
     /// A model from a `tokenizer.json` file and a `(vocab, dim)` float32 matrix of token
     /// vectors; `source` is the fingerprint of the model they came from.
     #[new]
-    #[pyo3(signature = (tokenizer_path, vectors, *, source = 0))]
+    #[pyo3(signature = (tokenizer_path, vectors, *, source = Num(0)),
+        text_signature = "(tokenizer_path, vectors, *, source=0)")]
     fn new(
         py: Python<'_>,
         tokenizer_path: PathBuf,
         vectors: PyReadonlyArray2<'_, f32>,
-        source: u32,
+        source: Num<u32>,
     ) -> PyResult<Self> {
+        let source = source.0;
         let dim = vectors.as_array().ncols();
         let flat = vectors.as_array().iter().copied().collect::<Vec<f32>>();
         let inner = py
