@@ -17,6 +17,7 @@ use hashbrown::{DefaultHashBuilder, HashTable};
 
 use crate::error::{Error, Result};
 
+pub mod ids;
 #[cfg(test)]
 mod tests;
 

@@ -148,3 +148,12 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn new_ids_are_packable_and_increase() {
+    ids::reseed(0xdead_beef);
+    let a = ids::new_id();
+    let b = ids::new_id();
+    assert_eq!(a.len(), 26);
+    assert!(packable(&a) && a < b && a.ends_with("deadbeef"));
+}
