@@ -135,6 +135,16 @@ def p50_ms(fn, args) -> float:  # type: ignore[no-untyped-def]
     return statistics.median(out)
 
 
+def reads(mem: IndexedMemory, pairs: list[tuple[str, str]]) -> tuple[float, float, float]:
+    """p50 ms of get_messages(session), search(query, session) and search across sessions."""
+    get = p50_ms(lambda s: mem.get_messages(session_id=s), [(s,) for _, s in pairs])
+    search = p50_ms(lambda q, s: mem.search(q, session_id=s, limit=10), pairs)
+    search_all = p50_ms(
+        lambda q: mem.search(q, session_id=ALL_SESSIONS, limit=10), [(q,) for q, _ in pairs]
+    )
+    return get, search, search_all
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     add_data_argument(parser)
@@ -178,19 +188,16 @@ def main() -> None:
     print(f"  tantivy (2 threads, commit): {tan:>12,.0f} msg/s  -> {best / tan:.2f}x tantivy")
     gc.collect()
     rate_msgs, mem = e2e_rate(texts, as_dicts=False)
-    print(f"  IndexedMemory.add_messages(Message): {rate_msgs:>10,.0f} msg/s"
-          f"  ({rate_msgs / tan:.2f}x tantivy)")
+    print(
+        f"  IndexedMemory.add_messages(Message): {rate_msgs:>10,.0f} msg/s"
+        f"  ({rate_msgs / tan:.2f}x tantivy)"
+    )
     sids = [session(int(i)) for i in np.random.default_rng(1).integers(0, n, len(questions))]
     pairs = [(q.question, s) for q, s in zip(questions, sids, strict=True)]
-    get = p50_ms(lambda s: mem.get_messages(session_id=s), [(s,) for s in sids])
-    search = p50_ms(lambda q, s: mem.search(q, session_id=s, limit=10), pairs)
-    search_all = p50_ms(
-        lambda q: mem.search(q, session_id=ALL_SESSIONS, limit=10), [(q,) for q, _ in pairs]
-    )
+    get, search, search_all = reads(mem, pairs)
     del mem
     gc.collect()
-    rate_dicts, mem = e2e_rate(texts, as_dicts=True)
-    del mem
+    rate_dicts, _ = e2e_rate(texts, as_dicts=True)
     gc.collect()
     print(f"  IndexedMemory.add_messages(dict):    {rate_dicts:>10,.0f} msg/s")
     single = single_rate(texts[: args.single_n])

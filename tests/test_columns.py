@@ -5,6 +5,7 @@ the dict store it replaced."""
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import math
 from datetime import datetime, timezone
@@ -88,8 +89,9 @@ def test_removal_replacement_and_keys_never_reused():
     assert store.remove([1, 1, 99]).removed == [1]
     assert store.session_keys("s") == [0, 2, 3]
     assert store.keys_of(["i1", "i2"]) == [None, 2]
-    result = store.put([Message("user", "new", id="i2", session_id="s", timestamp=9)],
-                       on_conflict="replace")
+    result = store.put(
+        [Message("user", "new", id="i2", session_id="s", timestamp=9)], on_conflict="replace"
+    )
     assert result.keys == [4] and result.removed == [2]
     assert store.put([Message("user", "x", id="i0")], on_conflict="skip").keys == [None]
     with pytest.raises(InvalidArgumentError, match="already stored"):
@@ -153,7 +155,9 @@ def test_a_batch_with_a_repeated_or_stored_id_writes_nothing():
     mem = IndexedMemory()
     mem.add_message("user", "one", id="x")
     with pytest.raises(InvalidArgumentError, match="twice"):
-        mem.add_messages([{"role": "u", "content": "a", "id": "y"}, {"role": "u", "content": "b", "id": "y"}])
+        mem.add_messages(
+            [{"role": "u", "content": "a", "id": "y"}, {"role": "u", "content": "b", "id": "y"}]
+        )
     with pytest.raises(InvalidArgumentError, match="already stored"):
         mem.add_messages([{"role": "u", "content": "a"}, {"role": "u", "content": "b", "id": "x"}])
     assert mem.store.count() == 1
@@ -181,8 +185,9 @@ def test_the_target_session_rule_holds_on_the_batched_path():
     assert mem.get_messages()[0].session_id == "bound"
     with pytest.raises(InvalidArgumentError, match="differs from the target session"):
         mem.add_messages([{"role": "user", "content": "x", "session_id": "other"}])
-    mem.add_messages([{"role": "user", "content": "y", "session_id": "other"}],
-                     session_id=ALL_SESSIONS)
+    mem.add_messages(
+        [{"role": "user", "content": "y", "session_id": "other"}], session_id=ALL_SESSIONS
+    )
     assert [m.content for m in mem.get_messages(session_id="other")] == ["y"]
 
 
@@ -211,10 +216,8 @@ def test_columns_behave_as_the_dict_store(ops):
                 continue
             m = Message("user", text, id=f"id{n}", session_id=sid, timestamp=ts, importance=0.5)
             conflict = "error" if op == "put" else op
-            try:
+            with contextlib.suppress(InvalidArgumentError):
                 store.put([m], on_conflict=conflict)  # type: ignore[arg-type]
-            except InvalidArgumentError:
-                pass
     assert cols.items() == dicts.items()
     assert cols.sessions() == dicts.sessions()
     assert cols.count() == dicts.count()

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Final
 
-from . import _core
+from ._core import new_message_id as _core_new_id
+from ._core import reseed_message_ids as _core_reseed
 from .errors import InvalidArgumentError, InvalidTypeError
 
 __all__ = [
@@ -54,7 +55,7 @@ ALL_SESSIONS: Final = AllSessions()
 
 
 def _reseed() -> None:
-    _core.reseed_message_ids(int.from_bytes(os.urandom(4), "big"))
+    _core_reseed(int.from_bytes(os.urandom(4), "big"))
 
 
 _reseed()
@@ -64,7 +65,7 @@ if hasattr(os, "register_at_fork"):
 
 def new_message_id() -> str:
     """A new unique id that sorts after every id this process made before."""
-    return _core.new_message_id()
+    return _core_new_id()
 
 
 def check_text(value: str, field: str) -> str:

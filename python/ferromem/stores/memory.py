@@ -61,7 +61,9 @@ class MemoryStore(Store):
             items, target=target, on_conflict=on_conflict, index=index, index_roles=index_roles
         )
         if keys:
-            self._wrote([k for k in keys if k is not None] if self._log is not None else [], removed)
+            self._wrote(
+                [k for k in keys if k is not None] if self._log is not None else [], removed
+            )
         return ids, WriteResult(keys, removed, {None: (before, self._version)})
 
     def _wrote(self, added: list[int], removed: list[int]) -> None:

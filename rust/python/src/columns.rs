@@ -19,7 +19,8 @@ use crate::meta;
 /// The metadata bytes of a row whose dict is kept as a Python object (see `meta`).
 const ODD: &[u8] = &[0xFF];
 const DEFAULT_SESSION: &str = "default";
-const FIELDS: [&str; 7] = ["content", "id", "importance", "metadata", "role", "session_id", "timestamp"];
+const FIELDS: [&str; 7] =
+    ["content", "id", "importance", "metadata", "role", "session_id", "timestamp"];
 
 static MESSAGE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
@@ -86,7 +87,8 @@ fn from_message<'py>(m: &Bound<'py, PyAny>) -> PyResult<Parsed<'py>> {
         Some(Str::Py(s))
     };
     let metadata = m.getattr(intern!(py, "metadata"))?;
-    let metadata = metadata.cast_into::<PyDict>().map_err(|_| invalid_type("metadata must be a dict"))?;
+    let metadata =
+        metadata.cast_into::<PyDict>().map_err(|_| invalid_type("metadata must be a dict"))?;
     let importance = m.getattr(intern!(py, "importance"))?;
     let importance = if importance.is_none() { None } else { Some(importance.extract::<f64>()?) };
     let timestamp: f64 = m.getattr(intern!(py, "timestamp"))?.extract()?;
@@ -132,9 +134,13 @@ fn from_plain_dict<'py>(d: &Bound<'py, PyDict>) -> Option<Parsed<'py>> {
                 has_content = true;
             }
             "session_id" if v.is_none() => {}
-            "session_id" => parsed.session = s().filter(|s| s.to_str().is_ok_and(|t| !t.is_empty())),
+            "session_id" => {
+                parsed.session = s().filter(|s| s.to_str().is_ok_and(|t| !t.is_empty()))
+            }
             "id" if v.is_none() => {}
-            "id" => parsed.id = Some(Str::Py(s().filter(|s| s.to_str().is_ok_and(|t| !t.is_empty()))?)),
+            "id" => {
+                parsed.id = Some(Str::Py(s().filter(|s| s.to_str().is_ok_and(|t| !t.is_empty()))?))
+            }
             "metadata" if v.is_none() => {}
             "metadata" => {
                 if !v.cast_exact::<PyDict>().ok()?.is_empty() {
@@ -154,7 +160,8 @@ fn from_plain_dict<'py>(d: &Bound<'py, PyDict>) -> Option<Parsed<'py>> {
             }
             "importance" if v.is_none() => {}
             "importance" => {
-                let x = if v.is_exact_instance_of::<PyFloat>() || v.is_exact_instance_of::<PyInt>() {
+                let x = if v.is_exact_instance_of::<PyFloat>() || v.is_exact_instance_of::<PyInt>()
+                {
                     v.extract::<f64>().ok()?
                 } else {
                     return None;
@@ -181,7 +188,9 @@ fn parse<'py>(item: &Bound<'py, PyAny>, i: usize) -> PyResult<Parsed<'py>> {
             return Ok(p);
         }
     }
-    if item.is_instance(&py.import(intern!(py, "collections.abc"))?.getattr(intern!(py, "Mapping"))?)? {
+    if item
+        .is_instance(&py.import(intern!(py, "collections.abc"))?.getattr(intern!(py, "Mapping"))?)?
+    {
         return from_message(&message.call_method1(intern!(py, "from_dict"), (item,))?);
     }
     Err(invalid_type(format!("messages[{i}] must be a Message or a dict, not {}", type_name(item))))
@@ -238,7 +247,10 @@ impl PyColumns {
         let values: [(&Bound<'py, PyString>, Bound<'py, PyAny>); 7] = [
             (intern!(py, "role"), self.roles[r.role as usize].bind(py).clone().into_any()),
             (intern!(py, "content"), PyString::new(py, r.content).into_any()),
-            (intern!(py, "session_id"), self.sessions[r.session as usize].bind(py).clone().into_any()),
+            (
+                intern!(py, "session_id"),
+                self.sessions[r.session as usize].bind(py).clone().into_any(),
+            ),
             (intern!(py, "metadata"), meta.into_any()),
             (intern!(py, "timestamp"), PyFloat::new(py, r.timestamp).into_any()),
             (intern!(py, "importance"), importance),
@@ -277,7 +289,12 @@ type Ingested<'py> = (Bound<'py, PyList>, Vec<Option<u64>>, Vec<u64>);
 impl PyColumns {
     #[new]
     fn new() -> Self {
-        PyColumns { inner: Columns::new(), sessions: Vec::new(), roles: Vec::new(), odd: HashMap::new() }
+        PyColumns {
+            inner: Columns::new(),
+            sessions: Vec::new(),
+            roles: Vec::new(),
+            odd: HashMap::new(),
+        }
     }
 
     /// Validates and stores `messages` (Message objects or dicts) in one all-or-nothing write;
@@ -297,7 +314,9 @@ impl PyColumns {
         index_roles: bool,
     ) -> PyResult<Ingested<'py>> {
         if !matches!(on_conflict, "error" | "replace" | "skip") {
-            return Err(invalid(format!("on_conflict must be error, replace or skip, got {on_conflict:?}")));
+            return Err(invalid(format!(
+                "on_conflict must be error, replace or skip, got {on_conflict:?}"
+            )));
         }
         // Parse and validate everything before any write.
         let mut batch: Vec<Parsed<'py>> = Vec::with_capacity(messages.len().unwrap_or(0));
@@ -308,7 +327,9 @@ impl PyColumns {
             if k.len() != batch.len() {
                 return Err(invalid("keys and messages differ in length"));
             }
-            if k.windows(2).any(|w| w[0] >= w[1]) || k.first().is_some_and(|&f| f < self.inner.next_key()) {
+            if k.windows(2).any(|w| w[0] >= w[1])
+                || k.first().is_some_and(|&f| f < self.inner.next_key())
+            {
                 return Err(invalid(format!(
                     "restored keys must ascend from at least {} (a key or id is already stored)",
                     self.inner.next_key()
@@ -338,7 +359,10 @@ impl PyColumns {
         for p in &batch {
             if let Some(id) = &p.id {
                 if !seen.insert(id.as_str()) {
-                    return Err(invalid(format!("message id {} appears twice in one batch", repr(id.as_str()))));
+                    return Err(invalid(format!(
+                        "message id {} appears twice in one batch",
+                        repr(id.as_str())
+                    )));
                 }
             }
         }
@@ -355,7 +379,12 @@ impl PyColumns {
             let Some(id) = &p.id else { continue };
             if let Some(row) = self.inner.find(id.as_str()) {
                 match on_conflict {
-                    "error" => return Err(invalid(format!("message id {} is already stored", repr(id.as_str())))),
+                    "error" => {
+                        return Err(invalid(format!(
+                            "message id {} is already stored",
+                            repr(id.as_str())
+                        )))
+                    }
                     "skip" => keep[i] = false,
                     _ => replace.push(self.inner.key_of(row)),
                 }
@@ -363,8 +392,10 @@ impl PyColumns {
         }
         // Importance of the unscored (one text: the exact f64 scorer; more: the batched one).
         if score {
-            let unscored: Vec<usize> = (0..batch.len()).filter(|&i| batch[i].importance.is_none()).collect();
-            let texts: Vec<&str> = unscored.iter().map(|&i| batch[i].content.to_str().unwrap_or("")).collect();
+            let unscored: Vec<usize> =
+                (0..batch.len()).filter(|&i| batch[i].importance.is_none()).collect();
+            let texts: Vec<&str> =
+                unscored.iter().map(|&i| batch[i].content.to_str().unwrap_or("")).collect();
             let scores: Vec<f64> = if texts.len() == 1 {
                 vec![imp::importance(texts[0])]
             } else if texts.is_empty() {
@@ -413,15 +444,26 @@ impl PyColumns {
             let ids: Vec<u64> = kept.iter().filter_map(|&i| new_keys[i]).collect();
             let texts: Vec<String> = kept
                 .iter()
-                .map(|&i| if index_roles { format!("{} {}", rows[i].role, rows[i].content) } else { rows[i].content.to_owned() })
+                .map(|&i| {
+                    if index_roles {
+                        format!("{} {}", rows[i].role, rows[i].content)
+                    } else {
+                        rows[i].content.to_owned()
+                    }
+                })
                 .collect();
             let strs: Vec<&str> = texts.iter().map(String::as_str).collect();
             let groups: Vec<&str> = kept.iter().map(|&i| rows[i].session).collect();
             py.detach(|| {
                 let mut w = index.write();
                 w.add(&ids, &strs, Some(&groups))?;
-                let present: Vec<u64> = replace.iter().copied().filter(|&k| w.contains(k)).collect();
-                if present.is_empty() { Ok(()) } else { w.remove(&present) }
+                let present: Vec<u64> =
+                    replace.iter().copied().filter(|&k| w.contains(k)).collect();
+                if present.is_empty() {
+                    Ok(())
+                } else {
+                    w.remove(&present)
+                }
             })
             .map_err(to_py)?;
         }
@@ -495,7 +537,12 @@ impl PyColumns {
     }
 
     /// A session's newest `n` messages, newest first.
-    fn newest<'py>(&self, py: Python<'py>, session_id: &str, n: usize) -> PyResult<Bound<'py, PyList>> {
+    fn newest<'py>(
+        &self,
+        py: Python<'py>,
+        session_id: &str,
+        n: usize,
+    ) -> PyResult<Bound<'py, PyList>> {
         self.make_all(py, &self.inner.newest_rows(session_id, n))
     }
 
@@ -506,7 +553,11 @@ impl PyColumns {
 
     /// Sessions holding messages, in the order they gained their first one.
     fn sessions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let names = self.inner.session_list().into_iter().map(|s| self.sessions[s as usize].bind(py).clone());
+        let names = self
+            .inner
+            .session_list()
+            .into_iter()
+            .map(|s| self.sessions[s as usize].bind(py).clone());
         PyList::new(py, names)
     }
 

@@ -142,12 +142,14 @@ impl Reader<'_> {
             }
             LIST => {
                 let n = self.count()?;
-                let items = (0..n).map(|_| self.value(py, depth + 1)).collect::<PyResult<Vec<_>>>()?;
+                let items =
+                    (0..n).map(|_| self.value(py, depth + 1)).collect::<PyResult<Vec<_>>>()?;
                 PyList::new(py, items)?.into_any()
             }
             TUPLE => {
                 let n = self.count()?;
-                let items = (0..n).map(|_| self.value(py, depth + 1)).collect::<PyResult<Vec<_>>>()?;
+                let items =
+                    (0..n).map(|_| self.value(py, depth + 1)).collect::<PyResult<Vec<_>>>()?;
                 PyTuple::new(py, items)?.into_any()
             }
             DICT => {

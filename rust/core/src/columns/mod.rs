@@ -367,7 +367,9 @@ impl Columns {
     /// write: `extra_rows` more rows holding `extra_bytes` more arena bytes.
     pub fn check_room(&self, rows: &[NewRow<'_>]) -> Result<()> {
         for (i, r) in rows.iter().enumerate() {
-            for (name, len) in [("content", r.content.len()), ("id", r.id.len()), ("metadata", r.meta.len())] {
+            for (name, len) in
+                [("content", r.content.len()), ("id", r.id.len()), ("metadata", r.meta.len())]
+            {
                 if len > MAX_FIELD_BYTES {
                     return Err(Error::invalid(format!(
                         "messages[{i}]: {name} is {len} bytes, more than {MAX_FIELD_BYTES}"
@@ -434,7 +436,11 @@ impl Columns {
         row
     }
 
-    fn intern_session(sessions: &mut Vec<Session>, ids: &mut HashMap<String, u32>, name: &str) -> u32 {
+    fn intern_session(
+        sessions: &mut Vec<Session>,
+        ids: &mut HashMap<String, u32>,
+        name: &str,
+    ) -> u32 {
         if let Some(&i) = ids.get(name) {
             return i;
         }
@@ -487,7 +493,8 @@ impl Columns {
 
     /// Bytes held (by capacity).
     pub fn memory_bytes(&self) -> usize {
-        let names: usize = self.sessions.iter().map(|s| s.name.capacity() * 2 + s.rows.capacity() * 4 + 64).sum();
+        let names: usize =
+            self.sessions.iter().map(|s| s.name.capacity() * 2 + s.rows.capacity() * 4 + 64).sum();
         self.arena.capacity()
             + self.starts.capacity() * 8
             + self.timestamps.capacity() * 8

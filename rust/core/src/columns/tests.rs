@@ -3,15 +3,7 @@ use proptest::prelude::*;
 use super::*;
 
 fn row<'a>(id: &'a str, session: &'a str, content: &'a str, ts: f64) -> NewRow<'a> {
-    NewRow {
-        id,
-        session,
-        role: "user",
-        content,
-        timestamp: ts,
-        importance: Some(0.25),
-        meta: b"",
-    }
+    NewRow { id, session, role: "user", content, timestamp: ts, importance: Some(0.25), meta: b"" }
 }
 
 #[test]
