@@ -402,11 +402,13 @@ class MemoryBackend(AsyncTwins):
 
     def _columnar(self) -> MemoryStore | None:
         """The columnar store when a write may take the batched path in the core: nothing of
-        the Python write path (hooks, a vector engine, a custom importance scorer) is needed."""
+        the Python write path (hooks, a vector engine, a custom importance scorer, an engine
+        that indexes more than the text, such as captions) is needed."""
         store = self._store_impl
         if (
             type(store) is MemoryStore
             and self._engines.vector is None
+            and type(self._engines.keyword) in (KeywordEngine, type(None))
             and self.importance_scorer is None
             and type(self)._hooks_plain
         ):
@@ -433,31 +435,32 @@ class MemoryBackend(AsyncTwins):
     ) -> list[str]:
         """:meth:`add_messages` in one call into the core: validation, ids, importance,
         storing and keyword indexing, all or nothing (the lock is held)."""
-        if isinstance(session_id, AllSessions) or (session_id is None and not self.bound):
+        if session_id is None:
+            target = self.session_id if self.bound else None
+        elif isinstance(session_id, AllSessions):
             target = None
         else:
             target = self._scope(session_id)[0]
         engines = self._engines
         keyword = engines.keyword
-        in_step = keyword is not None and engines.seen.get(None, _UNSEEN) == store.version(None)
-        if in_step and not single:
+        in_step = keyword is not None and engines.seen.get(None, _UNSEEN) == store._version
+        batch = in_step and not single
+        if batch:
             keyword.flush()  # type: ignore[union-attr]
-        ids, result = store.ingest(
+        ids, keys = store.ingest(
             items,  # type: ignore[arg-type]
             target=target,
             on_conflict=on_conflict,
-            index=keyword.index if in_step and not single else None,  # type: ignore[union-attr]
+            index=keyword.index if batch else None,  # type: ignore[union-attr]
             index_roles=keyword.index_roles if keyword is not None else True,
         )
-        if in_step and result.keys:
+        if in_step and keys:
             assert keyword is not None
-            if single:
-                key = result.keys[0]
-                if key is not None:
-                    [item] = items  # type: ignore[misc]
-                    role, content = item["role"], item["content"]  # type: ignore[index]
-                    keyword.add_one(key, role, content, target or DEFAULT_SESSION)
-            engines.seen[None] = store.version(None)
+            if single and keys[0] is not None:
+                [item] = items  # type: ignore[misc]
+                role, content = item["role"], item["content"]  # type: ignore[index]
+                keyword.add_one(keys[0], role, content, target or DEFAULT_SESSION)
+            engines.seen[None] = store._version
             engines.invalidate_orders()
         return ids
 

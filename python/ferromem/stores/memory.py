@@ -53,10 +53,10 @@ class MemoryStore(Store):
         on_conflict: Conflict,
         index: KeywordIndex | None,
         index_roles: bool,
-    ) -> tuple[list[str], WriteResult]:
+    ) -> tuple[list[str], list[int | None]]:
         """Validates, names, scores, stores and (with ``index``) keyword-indexes raw messages
-        in one call into the core, all or nothing: the batched write path of the memories."""
-        before = self._version
+        in one call into the core, all or nothing: the batched write path of the memories.
+        Returns the ids and the keys (None where skipped)."""
         ids, keys, removed = self._cols.ingest(
             items, target=target, on_conflict=on_conflict, index=index, index_roles=index_roles
         )
@@ -64,7 +64,7 @@ class MemoryStore(Store):
             self._wrote(
                 [k for k in keys if k is not None] if self._log is not None else [], removed
             )
-        return ids, WriteResult(keys, removed, {None: (before, self._version)})
+        return ids, keys
 
     def _wrote(self, added: list[int], removed: list[int]) -> None:
         self._version += 1

@@ -1,7 +1,9 @@
 //! Messages kept column by column: the in-process store's truth, compact enough for millions.
 //!
 //! Each message is a **row**. Its text, id and encoded metadata sit back to back in one byte
-//! arena (`[varint content len][varint id code][content][id][metadata]`); timestamps,
+//! arena (`[varint content len][varint id code][varint metadata len][content][id][metadata]`),
+//! chunked so that it grows without copying (a copy would leave the old block as a hole the
+//! allocator keeps: measured, it cost half the text again in RSS); timestamps,
 //! importances, interned sessions and roles are fixed-width columns. Ids made of lowercase hex
 //! (the generated ones) are stored as packed nibbles, half their size. Removal leaves a
 //! tombstone (the session column set to [`GONE`]): rows never move, so a row index is stable.
@@ -23,8 +25,16 @@ mod tests;
 
 /// The session column's mark of a removed row.
 pub const GONE: u32 = u32::MAX;
-/// The largest content, id or metadata (bytes) one message may hold.
-pub const MAX_FIELD_BYTES: usize = u32::MAX as usize;
+/// The importance code of a message stored without one.
+const NO_IMPORTANCE: u16 = u16::MAX;
+/// The importance code of a value that is not a whole number of ten-thousandths.
+const EXACT_IMPORTANCE: u16 = u16::MAX - 1;
+
+/// The largest content, id or metadata (bytes) one message may hold (a record's offset in
+/// its chunk is 32 bits).
+pub const MAX_FIELD_BYTES: usize = (u32::MAX / 4) as usize;
+/// Bytes per arena chunk.
+const CHUNK: usize = 1 << 20;
 
 /// One message to store (validated by the caller: non-empty role, session and id).
 #[derive(Clone, Copy, Debug)]
@@ -81,10 +91,14 @@ struct Session {
 /// The message columns; see the module docs.
 #[derive(Debug, Default)]
 pub struct Columns {
-    arena: Vec<u8>,
+    /// Chunks of records; a record never spans two (a big one gets a chunk of its own).
+    arena: Vec<Vec<u8>>,
     starts: Vec<u64>,
     timestamps: Vec<f64>,
-    importances: Vec<f64>,
+    /// Importance as ten-thousandths (what the scorer makes), or [`NO_IMPORTANCE`], or
+    /// [`EXACT_IMPORTANCE`] for any other value, kept exactly in `exact`.
+    importances: Vec<u16>,
+    exact: HashMap<u32, f64>,
     sessions_col: Vec<u32>,
     roles_col: Vec<u32>,
     /// Row -> key when keys are not row indexes (after a restore with gaps); sorted.
@@ -183,17 +197,16 @@ impl Columns {
         Self::default()
     }
 
-    fn span(&self, row: u32) -> Span {
-        let r = row as usize;
-        let start = self.starts[r] as usize;
-        let end = self.starts.get(r + 1).map_or(self.arena.len(), |&e| e as usize);
-        let mut pos = start;
-        let clen = get_varint(&self.arena, &mut pos) as usize;
-        let id_code = get_varint(&self.arena, &mut pos);
-        let ilen = (id_code >> 1) as usize;
+    fn span(&self, row: u32) -> (&[u8], Span) {
+        let (chunk, pos) = locate(self.starts[row as usize]);
+        let buf = &self.arena[chunk];
+        let mut pos = pos;
+        let clen = get_varint(buf, &mut pos) as usize;
+        let id_code = get_varint(buf, &mut pos);
+        let mlen = get_varint(buf, &mut pos) as usize;
         let content = (pos, pos + clen);
-        let id = (content.1, content.1 + ilen);
-        Span { content, id_code, id, meta: (id.1, end) }
+        let id = (content.1, content.1 + (id_code >> 1) as usize);
+        (buf, Span { content, id_code, id, meta: (id.1, id.1 + mlen) })
     }
 
     fn id_bytes(&self, row: u32) -> (u64, &[u8]) {
@@ -229,18 +242,22 @@ impl Columns {
 
     /// A row's fields (the row must be live or at least once stored).
     pub fn row(&self, row: u32) -> Row<'_> {
-        let s = self.span(row);
+        let (buf, s) = self.span(row);
         let r = row as usize;
-        let imp = self.importances[r];
+        let importance = match self.importances[r] {
+            NO_IMPORTANCE => None,
+            EXACT_IMPORTANCE => self.exact.get(&row).copied(),
+            k => Some(f64::from(k) / 10_000.0),
+        };
         Row {
-            id: decode_id(s.id_code, &self.arena[s.id.0..s.id.1]),
+            id: decode_id(s.id_code, &buf[s.id.0..s.id.1]),
             session: self.sessions_col[r],
             role: self.roles_col[r],
             // Only ever written from a &str.
-            content: std::str::from_utf8(&self.arena[s.content.0..s.content.1]).unwrap_or(""),
+            content: std::str::from_utf8(&buf[s.content.0..s.content.1]).unwrap_or(""),
             timestamp: self.timestamps[r],
-            importance: (!imp.is_nan()).then_some(imp),
-            meta: &self.arena[s.meta.0..s.meta.1],
+            importance,
+            meta: &buf[s.meta.0..s.meta.1],
         }
     }
 
@@ -409,16 +426,38 @@ impl Columns {
         if let Some(keys) = &mut self.keys {
             keys.push(key);
         }
-        self.starts.push(self.arena.len() as u64);
-        put_varint(&mut self.arena, new.content.len() as u64);
         let mut id_buf = Vec::with_capacity(new.id.len());
         let code = encode_id(new.id, &mut id_buf);
-        put_varint(&mut self.arena, code);
-        self.arena.extend_from_slice(new.content.as_bytes());
-        self.arena.extend_from_slice(&id_buf);
-        self.arena.extend_from_slice(new.meta);
+        let mut head = Vec::with_capacity(30);
+        put_varint(&mut head, new.content.len() as u64);
+        put_varint(&mut head, code);
+        put_varint(&mut head, new.meta.len() as u64);
+        let size = head.len() + new.content.len() + id_buf.len() + new.meta.len();
+        let fits = self.arena.last().is_some_and(|c| c.capacity() - c.len() >= size);
+        if !fits {
+            self.arena.push(Vec::with_capacity(size.max(CHUNK)));
+        }
+        let chunk_index = self.arena.len() - 1;
+        let chunk = &mut self.arena[chunk_index];
+        self.starts.push((chunk_index as u64) << 32 | chunk.len() as u64);
+        chunk.extend_from_slice(&head);
+        chunk.extend_from_slice(new.content.as_bytes());
+        chunk.extend_from_slice(&id_buf);
+        chunk.extend_from_slice(new.meta);
         self.timestamps.push(new.timestamp);
-        self.importances.push(new.importance.unwrap_or(f64::NAN));
+        let imp = match new.importance {
+            None => NO_IMPORTANCE,
+            Some(x) => {
+                let k = (x * 10_000.0).round();
+                if (0.0..=10_000.0).contains(&k) && k / 10_000.0 == x {
+                    k as u16
+                } else {
+                    self.exact.insert(row, x);
+                    EXACT_IMPORTANCE
+                }
+            }
+        };
+        self.importances.push(imp);
         let s = Self::intern_session(&mut self.sessions, &mut self.session_ids, new.session);
         self.sessions_col.push(s);
         let role = Self::intern(&mut self.roles, &mut self.role_ids, new.role);
@@ -478,6 +517,7 @@ impl Columns {
             entry.remove();
         }
         self.sessions_col[row as usize] = GONE;
+        self.exact.remove(&row);
         self.live -= 1;
         let session = &mut self.sessions[s as usize];
         session.live -= 1;
@@ -495,10 +535,12 @@ impl Columns {
     pub fn memory_bytes(&self) -> usize {
         let names: usize =
             self.sessions.iter().map(|s| s.name.capacity() * 2 + s.rows.capacity() * 4 + 64).sum();
-        self.arena.capacity()
+        self.arena.iter().map(Vec::capacity).sum::<usize>()
+            + self.arena.capacity() * 24
             + self.starts.capacity() * 8
             + self.timestamps.capacity() * 8
-            + self.importances.capacity() * 8
+            + self.importances.capacity() * 2
+            + self.exact.capacity() * 16
             + self.sessions_col.capacity() * 4
             + self.roles_col.capacity() * 4
             + self.keys.as_ref().map_or(0, |k| k.capacity() * 8)
@@ -507,10 +549,17 @@ impl Columns {
     }
 }
 
-fn id_at<'a>(arena: &'a [u8], starts: &[u64], row: u32) -> (u64, &'a [u8]) {
-    let mut pos = starts[row as usize] as usize;
-    let clen = get_varint(arena, &mut pos) as usize;
-    let code = get_varint(arena, &mut pos);
+/// The chunk and offset of a row's record.
+fn locate(start: u64) -> (usize, usize) {
+    ((start >> 32) as usize, (start & 0xFFFF_FFFF) as usize)
+}
+
+fn id_at<'a>(arena: &'a [Vec<u8>], starts: &[u64], row: u32) -> (u64, &'a [u8]) {
+    let (chunk, mut pos) = locate(starts[row as usize]);
+    let buf = &arena[chunk];
+    let clen = get_varint(buf, &mut pos) as usize;
+    let code = get_varint(buf, &mut pos);
+    get_varint(buf, &mut pos);
     let at = pos + clen;
-    (code, &arena[at..at + (code >> 1) as usize])
+    (code, &buf[at..at + (code >> 1) as usize])
 }

@@ -149,3 +149,28 @@ fn new_ids_are_packable_and_increase() {
     assert_eq!(a.len(), 26);
     assert!(packable(&a) && a < b && a.ends_with("deadbeef"));
 }
+
+#[test]
+fn importance_is_kept_exactly_whatever_its_value() {
+    let mut c = Columns::new();
+    let values = [None, Some(0.0), Some(1.0), Some(0.1234), Some(0.123_456_789), Some(1e-300)];
+    for (k, v) in values.iter().enumerate() {
+        let id = format!("i{k}");
+        let mut r = row(&id, "s", "", 0.0);
+        r.importance = *v;
+        let at = c.push(k as u64, &r);
+        assert_eq!(c.row(at).importance, *v);
+    }
+}
+
+#[test]
+fn records_larger_than_a_chunk_get_their_own() {
+    let mut c = Columns::new();
+    let big = "b".repeat(3 * CHUNK + 5);
+    c.push(0, &row("a", "s", "small", 0.0));
+    c.push(1, &row("b", "s", &big, 0.0));
+    c.push(2, &row("c", "s", "after", 0.0));
+    let contents: Vec<&str> = (0..3).map(|r| c.row(r).content).collect();
+    assert_eq!(contents, ["small", big.as_str(), "after"]);
+    assert_eq!(c.find("c"), Some(2));
+}
