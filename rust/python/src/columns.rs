@@ -23,6 +23,52 @@ const FIELDS: [&str; 7] =
     ["content", "id", "importance", "metadata", "role", "session_id", "timestamp"];
 
 static MESSAGE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+/// Where each slot of a Message lives in the object (in the order `message` fills them), found
+/// once by probing; None when probing fails (slots are then set through setattr).
+static SLOT_OFFSETS: PyOnceLock<Option<[usize; 7]>> = PyOnceLock::new();
+
+/// Sets each slot of a probe Message to a distinct object through object's setattr and finds
+/// the pointer in the instance's memory: the slots' offsets, without the non-limited API's
+/// member descriptors.
+fn probe_offsets(ty: &Bound<'_, PyType>) -> Option<[usize; 7]> {
+    let py = ty.py();
+    let names = ["role", "content", "session_id", "metadata", "timestamp", "importance", "id"];
+    let size: usize = ty.getattr("__basicsize__").ok()?.extract().ok()?;
+    let word = std::mem::size_of::<*mut ffi::PyObject>();
+    let head = std::mem::size_of::<ffi::PyObject>();
+    if size < head + names.len() * word || size > 4096 {
+        return None;
+    }
+    let markers: Vec<Bound<'_, PyAny>> =
+        (0..names.len()).map(|_| PyDict::new(py).into_any()).collect();
+    // SAFETY: reads within the instance's basic size, after its header, word-aligned.
+    unsafe {
+        let obj =
+            Bound::from_owned_ptr_or_opt(py, ffi::PyType_GenericAlloc(ty.as_ptr().cast(), 0))?;
+        let mut out = [0usize; 7];
+        for (i, name) in names.iter().enumerate() {
+            let name = PyString::new(py, name);
+            if ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), markers[i].as_ptr()) < 0 {
+                ffi::PyErr_Clear();
+                return None;
+            }
+        }
+        for (i, marker) in markers.iter().enumerate() {
+            let found: Vec<usize> = (head..size)
+                .step_by(word)
+                .filter(|&off| {
+                    *obj.as_ptr().cast::<u8>().add(off).cast::<*mut ffi::PyObject>()
+                        == marker.as_ptr()
+                })
+                .collect();
+            if found.len() != 1 {
+                return None;
+            }
+            out[i] = found[0];
+        }
+        Some(out)
+    }
+}
 
 fn message_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     MESSAGE.import(py, "ferromem.message", "Message")
@@ -257,14 +303,28 @@ impl PyColumns {
             (intern!(py, "id"), PyString::new(py, &r.id).into_any()),
         ];
         let ty = message_type(py)?;
-        // Message.__setattr__ refuses every write (messages are immutable): its slots are
-        // filled through object's own setattr, as `object.__setattr__` does in Python.
+        let offsets = SLOT_OFFSETS.get_or_init(py, || probe_offsets(ty));
+        // SAFETY: a fresh, zeroed instance of Message; each slot is written once, either at the
+        // offset the probe found holding exactly what GenericSetAttr stored there, or through
+        // object's own setattr (Message.__setattr__ refuses every write: messages are
+        // immutable, so their slots are filled as `object.__setattr__` does in Python).
         unsafe {
             let obj = ffi::PyType_GenericAlloc(ty.as_ptr().cast(), 0);
             let obj = Bound::from_owned_ptr_or_err(py, obj)?;
-            for (name, value) in values {
-                if ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr()) < 0 {
-                    return Err(PyErr::fetch(py));
+            for (i, (name, value)) in values.into_iter().enumerate() {
+                match offsets {
+                    Some(off) => {
+                        let slot =
+                            obj.as_ptr().cast::<u8>().add(off[i]).cast::<*mut ffi::PyObject>();
+                        *slot = value.into_ptr();
+                    }
+                    None => {
+                        if ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr())
+                            < 0
+                        {
+                            return Err(PyErr::fetch(py));
+                        }
+                    }
                 }
             }
             Ok(obj)
