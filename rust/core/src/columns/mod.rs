@@ -142,7 +142,7 @@ fn get_varint(buf: &[u8], pos: &mut usize) -> u64 {
 fn packable(id: &str) -> bool {
     let b = id.as_bytes();
     !b.is_empty()
-        && b.len() % 2 == 0
+        && b.len().is_multiple_of(2)
         && b.len() <= 64
         && b.iter().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
 }
