@@ -229,3 +229,19 @@ def test_columns_behave_as_the_dict_store(ops):
         assert cols.count(sid) == dicts.count(sid)
     ids = [f"id{n}" for n in range(9)]
     assert cols.keys_of(ids) == dicts.keys_of(ids)
+
+
+@pytest.mark.parametrize("key", [-1, 2**64, 2**70])
+def test_restore_refuses_keys_out_of_range_with_a_typed_error(key):
+    store = MemoryStore()
+    with pytest.raises(InvalidArgumentError, match="key"):
+        store.restore([(key, Message("user", "a", id="a"))])
+    assert store.count() == 0
+
+
+def test_restore_far_apart_keys_allocates_nothing_in_between():
+    store = MemoryStore()
+    m = Message("user", "a", id="a")
+    store.restore([(2**62, m)])
+    assert store.get([2**62, 0]) == [m, None]
+    assert store.put([Message("user", "b", id="b")]).keys == [2**62 + 1]

@@ -12,6 +12,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from .._core import KeywordIndex, MessageColumns
+from ..errors import InvalidArgumentError
 from ..message import Message
 from .base import Changes, Conflict, Partition, Store, Vectors, WriteResult
 from .objects import find_conflicts
@@ -84,6 +85,9 @@ class MemoryStore(Store):
         """Puts saved messages back under their saved keys (a loaded memory); returns the keys."""
         ordered = sorted(pairs, key=lambda p: p[0])
         keys = [k for k, _ in ordered]
+        bad = [k for k in keys if not 0 <= k < 2**63]
+        if bad:
+            raise InvalidArgumentError(f"saved key {bad[0]} is outside 0..2**63")
         self._cols.ingest([m for _, m in ordered], score=False, keys=keys)
         self._version += 1
         return keys
