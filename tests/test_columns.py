@@ -245,3 +245,14 @@ def test_restore_far_apart_keys_allocates_nothing_in_between():
     store.restore([(2**62, m)])
     assert store.get([2**62, 0]) == [m, None]
     assert store.put([Message("user", "b", id="b")]).keys == [2**62 + 1]
+
+
+def test_ids_that_cannot_be_stored_are_simply_not_found():
+    mem = IndexedMemory()
+    mem.add_message("user", "x")
+    assert mem.get_message("\ud800") is None
+    assert mem.delete_message("\ud800") is False
+    assert mem.get_messages_by_ids(["\ud800"]) == []
+    assert mem.store.keys_of(["\ud800"]) == [None]
+    assert mem.store.session_keys("\ud800") == []
+    assert mem.store.count("\ud800") == 0

@@ -74,6 +74,18 @@ fn message_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
     MESSAGE.import(py, "ferromem.message", "Message")
 }
 
+/// A name looked up (an id or a session): one that is not a valid `str` cannot be stored, so it
+/// is simply not found (as a dict lookup would say), never an encoding error.
+pub struct Lookup<'a>(Option<&'a str>);
+
+impl<'a> FromPyObject<'a, '_> for Lookup<'a> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, '_, PyAny>) -> PyResult<Self> {
+        Ok(Lookup(<&'a str>::extract(obj).ok()))
+    }
+}
+
 /// A string that is either borrowed from Python or made here (a generated id).
 enum Str<'py> {
     Py(Bound<'py, PyString>),
@@ -570,8 +582,14 @@ impl PyColumns {
     }
 
     /// The key of each id (None when not stored).
-    fn keys_of(&self, ids: Vec<String>) -> Vec<Option<u64>> {
-        ids.iter().map(|id| self.inner.find(id).map(|r| self.inner.key_of(r))).collect()
+    fn keys_of(&self, ids: &Bound<'_, PyAny>) -> PyResult<Vec<Option<u64>>> {
+        let mut out = Vec::with_capacity(ids.len().unwrap_or(0));
+        for id in ids.try_iter()? {
+            let id = id?;
+            let found = id.extract::<Lookup<'_>>()?.0.and_then(|id| self.inner.find(id));
+            out.push(found.map(|r| self.inner.key_of(r)));
+        }
+        Ok(out)
     }
 
     /// Removes `keys` (absent ones ignored); returns those that were there.
@@ -587,28 +605,32 @@ impl PyColumns {
     }
 
     /// A session's keys in chronological order.
-    fn session_keys(&self, session_id: &str) -> Vec<u64> {
-        self.keys(&self.inner.session_rows(session_id))
+    fn session_keys(&self, session_id: Lookup<'_>) -> Vec<u64> {
+        self.keys(&self.inner.session_rows(session_id.0.unwrap_or("")))
     }
 
     /// A session's messages in chronological order.
-    fn messages<'py>(&self, py: Python<'py>, session_id: &str) -> PyResult<Bound<'py, PyList>> {
-        self.make_all(py, &self.inner.session_rows(session_id))
+    fn messages<'py>(
+        &self,
+        py: Python<'py>,
+        session_id: Lookup<'_>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        self.make_all(py, &self.inner.session_rows(session_id.0.unwrap_or("")))
     }
 
     /// A session's newest `n` messages, newest first.
     fn newest<'py>(
         &self,
         py: Python<'py>,
-        session_id: &str,
+        session_id: Lookup<'_>,
         n: usize,
     ) -> PyResult<Bound<'py, PyList>> {
-        self.make_all(py, &self.inner.newest_rows(session_id, n))
+        self.make_all(py, &self.inner.newest_rows(session_id.0.unwrap_or(""), n))
     }
 
     /// The keys of a session's oldest `n` messages.
-    fn oldest_keys(&self, session_id: &str, n: usize) -> Vec<u64> {
-        self.keys(&self.inner.oldest_rows(session_id, n))
+    fn oldest_keys(&self, session_id: Lookup<'_>, n: usize) -> Vec<u64> {
+        self.keys(&self.inner.oldest_rows(session_id.0.unwrap_or(""), n))
     }
 
     /// Sessions holding messages, in the order they gained their first one.
@@ -623,8 +645,8 @@ impl PyColumns {
 
     /// Messages in a session, or in the store.
     #[pyo3(signature = (session_id = None))]
-    fn count(&self, session_id: Option<&str>) -> usize {
-        session_id.map_or(self.inner.len(), |s| self.inner.session_len(s))
+    fn count(&self, session_id: Option<Lookup<'_>>) -> usize {
+        session_id.map_or(self.inner.len(), |s| s.0.map_or(0, |s| self.inner.session_len(s)))
     }
 
     /// Every key and message, in key order.
