@@ -53,6 +53,7 @@ from .message import (
 )
 from .session_search import keyword_search
 from .stores.base import Conflict, Store, WriteResult
+from .stores.memory import MemoryStore
 from .stores.primitive import PrimitiveStore
 from .tokens import TokenCounterSpec, resolve_token_counter
 
@@ -68,6 +69,11 @@ ContextSection = tuple[str, str | Sequence[Message]]
 
 B = TypeVar("B", bound="MemoryBackend")
 _CONFLICTS = ("error", "replace", "skip")
+
+
+#: The keywords of ``add_message(role, content, ...)`` that the batched path takes as they are.
+_SINGLE_FIELDS = frozenset({"session_id", "metadata", "timestamp", "importance", "id"})
+_UNSEEN = object()
 
 
 def _message_from_args(
@@ -344,6 +350,18 @@ class MemoryBackend(AsyncTwins):
         Takes a :class:`Message`, or ``role, content`` plus any Message field as keywords
         (``session_id``, ``metadata``, ``timestamp``, ``importance``, ``id``).
         """
+        if (
+            type(message_or_role) is str
+            and type(content) is str
+            and _SINGLE_FIELDS.issuperset(fields)
+            and (store := self._columnar()) is not None
+        ):
+            # The batched path with one message: no Message made, the index add buffered.
+            target = fields.pop("session_id", None)
+            item = {"role": message_or_role, "content": content, **fields}
+            with self._lock:
+                self._check_open()
+                return self._ingest(store, [item], target, "error", single=True)[0]
         msg, session_id = _message_from_args(message_or_role, content, fields)
         return self.add_messages([msg], session_id=session_id)[0]
 
@@ -371,6 +389,8 @@ class MemoryBackend(AsyncTwins):
             )
         with self._lock:
             self._check_open()
+            if vectors is None and (store := self._columnar()) is not None:
+                return self._ingest(store, messages, session_id, on_conflict)
             prepared = self._prepare(messages, session_id)
             given = self._given_vectors(vectors, len(prepared))
             if not prepared:
@@ -379,6 +399,70 @@ class MemoryBackend(AsyncTwins):
             for sid in dict.fromkeys(m.session_id for m in prepared):
                 self._after_store(sid)
             return [m.id for m in prepared if m.id is not None]
+
+    def _columnar(self) -> MemoryStore | None:
+        """The columnar store when a write may take the batched path in the core: nothing of
+        the Python write path (hooks, a vector engine, a custom importance scorer, an engine
+        that indexes more than the text, such as captions) is needed."""
+        store = self._store_impl
+        if (
+            type(store) is MemoryStore
+            and self._engines.vector is None
+            and type(self._engines.keyword) in (KeywordEngine, type(None))
+            and self.importance_scorer is None
+            and type(self)._hooks_plain
+        ):
+            return store
+        return None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._hooks_plain = all(
+            getattr(cls, name) is getattr(MemoryBackend, name)
+            for name in ("_on_stored", "_on_removed", "_after_store", "_prepare", "_write")
+        )
+
+    _hooks_plain: ClassVar[bool] = True
+
+    def _ingest(
+        self,
+        store: MemoryStore,
+        items: Iterable[object],
+        session_id: SessionScope,
+        on_conflict: Conflict,
+        *,
+        single: bool = False,
+    ) -> list[str]:
+        """:meth:`add_messages` in one call into the core: validation, ids, importance,
+        storing and keyword indexing, all or nothing (the lock is held)."""
+        if session_id is None:
+            target = self.session_id if self.bound else None
+        elif isinstance(session_id, AllSessions):
+            target = None
+        else:
+            target = self._scope(session_id)[0]
+        engines = self._engines
+        keyword = engines.keyword
+        in_step = keyword is not None and engines.seen.get(None, _UNSEEN) == store._version
+        batch = in_step and not single
+        if batch:
+            keyword.flush()  # type: ignore[union-attr]
+        ids, keys = store.ingest(
+            items,  # type: ignore[arg-type]
+            target=target,
+            on_conflict=on_conflict,
+            index=keyword.index if batch else None,  # type: ignore[union-attr]
+            index_roles=keyword.index_roles if keyword is not None else True,
+        )
+        if in_step and keys:
+            assert keyword is not None
+            if single and keys[0] is not None:
+                [item] = items  # type: ignore[misc]
+                role, content = item["role"], item["content"]  # type: ignore[index]
+                keyword.add_one(keys[0], role, content, target or DEFAULT_SESSION)
+            engines.seen[None] = store._version
+            engines.invalidate_orders()
+        return ids
 
     def _given_vectors(self, vectors: Any, n: int) -> npt.NDArray[np.float32] | None:
         """Caller-made vectors, checked: one finite row per message, of the engine's dimension."""

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import itertools
 import math
 import os
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Final
 
+from ._core import new_message_id as _core_new_id
+from ._core import reseed_message_ids as _core_reseed
 from .errors import InvalidArgumentError, InvalidTypeError
 
 __all__ = [
@@ -50,18 +50,12 @@ ALL_SESSIONS: Final = AllSessions()
 # Ids are 26 hex digits: 12 of milliseconds, 6 of a per-process sequence and 8 of a random
 # per-process tag. They sort by creation time within a process and stay unique across processes:
 # a forked child draws a new tag (two processes sharing a tag would make the same ids in the same
-# millisecond) and the sequence restarts.
-_id_lock = threading.Lock()
-_sequence = itertools.count()
-_process_tag = 0
-_last_ms = 0
+# millisecond) and the sequence restarts. The core makes them (the batched write path names
+# messages there too), so both paths share one sequence.
 
 
 def _reseed() -> None:
-    global _sequence, _process_tag, _id_lock
-    _id_lock = threading.Lock()  # a lock held by another thread at fork time stays held
-    _sequence = itertools.count()
-    _process_tag = int.from_bytes(os.urandom(4), "big")
+    _core_reseed(int.from_bytes(os.urandom(4), "big"))
 
 
 _reseed()
@@ -71,13 +65,7 @@ if hasattr(os, "register_at_fork"):
 
 def new_message_id() -> str:
     """A new unique id that sorts after every id this process made before."""
-    global _last_ms
-    with _id_lock:
-        ms = max(time.time_ns() // 1_000_000, _last_ms)
-        seq = next(_sequence) & 0xFFFFFF
-        # After 16M ids in one millisecond, move on to the next one: the order is kept.
-        _last_ms = ms + 1 if seq == 0xFFFFFF else ms
-    return f"{ms:012x}{seq:06x}{_process_tag:08x}"
+    return _core_new_id()
 
 
 def check_text(value: str, field: str) -> str:

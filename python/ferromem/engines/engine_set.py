@@ -267,6 +267,10 @@ class EngineSet:
         for partition in self.store.partitions(None):
             self.seen[partition] = self.store.version(partition)
 
+    def invalidate_orders(self) -> None:
+        """Forgets the sessions' key orders (a write reached the engines another way)."""
+        self._orders.clear()
+
     def reset(self) -> None:
         """Forgets what was seen: the next read rebuilds from the store."""
         self.seen.clear()

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._core import importance as _importance
 from ..base import SessionScope, TokenCounter
 from ..checks import check_count
 from ..engines.keyword import KeywordEngine
 from ..errors import InvalidArgumentError, InvalidTypeError
-from ..message import Message, check_text, chrono_key, new_message_id
+from ..message import Message, chrono_key
 from .in_memory import InMemoryBackend
 
 __all__ = ["IndexedMemory"]
-
-_new_message = object.__new__
-_set = object.__setattr__
 
 
 class IndexedMemory(InMemoryBackend):
@@ -82,52 +77,6 @@ class IndexedMemory(InMemoryBackend):
             "neighbour_weights": list(self.neighbour_weights),
             "neighbours": self.neighbours,
         }
-
-    # ------------------------------------------------------------- fast single add
-    def add_message(
-        self, message_or_role: Message | str, content: str | None = None, **fields: Any
-    ) -> str:
-        """Stores one message and returns its id (see :meth:`MemoryBackend.add_message`).
-
-        ``add_message(role, content)`` into the bound or default session takes a lean path that
-        skips the general validation machinery but checks the same things; anything else goes
-        the general way.
-        """
-        if fields or type(message_or_role) is not str or type(content) is not str:
-            return super().add_message(message_or_role, content, **fields)
-        if not message_or_role:
-            raise InvalidArgumentError("role must not be empty")
-        check_text(message_or_role, "role")
-        check_text(content, "content")
-        store = self._memory_store
-        with self._lock:
-            self._check_open()
-            sid = self.session_id
-            mid = new_message_id()
-            msg = _new_message(Message)
-            _set(msg, "role", message_or_role)
-            _set(msg, "content", content)
-            _set(msg, "session_id", sid)
-            _set(msg, "metadata", {})
-            _set(msg, "timestamp", time.time())
-            _set(
-                msg,
-                "importance",
-                _importance(content)
-                if self.importance_scorer is None
-                else self._score_importance([content])[0],
-            )
-            _set(msg, "id", mid)
-            result = store.put([msg])
-            key = result.keys[0]
-            assert key is not None
-            engines = self._engines
-            before, after = result.versions[None]
-            if engines.seen.get(None) == before:
-                self._keyword.add_one(key, message_or_role, content, sid)
-                engines.seen[None] = after
-            self._after_store(sid)
-            return mid
 
     # ------------------------------------------------------------- topics and context
     def search_topics(

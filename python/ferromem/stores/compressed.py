@@ -13,7 +13,7 @@ from .._core import BlockStore, train_dictionary
 from ..errors import CorruptDataError, InvalidArgumentError, InvalidTypeError
 from ..message import Message, chrono_key
 from .base import Conflict, Partition, Store, Vectors, WriteResult
-from .memory import find_conflicts
+from .objects import find_conflicts
 
 __all__ = ["CompressedStore"]
 

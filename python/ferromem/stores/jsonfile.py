@@ -23,7 +23,7 @@ from .._atomic import file_lock, remove_stale_temps, replace_file
 from ..errors import CorruptFileError, InvalidArgumentError, StorageError
 from ..message import Message
 from .base import Conflict, Partition, Vectors, WriteResult
-from .memory import MemoryStore
+from .objects import ObjectStore
 
 __all__ = ["JSONFileStore"]
 
@@ -73,7 +73,7 @@ class _Doc:
         self.sessions: dict[str, dict[str, Any]] = {}
 
 
-class JSONFileStore(MemoryStore):
+class JSONFileStore(ObjectStore):
     """Messages (and vectors) of every session in one JSON file (see the module docs)."""
 
     shared = True
@@ -127,7 +127,7 @@ class JSONFileStore(MemoryStore):
         for key in removed:
             self._vectors.pop(key, None)
         if changed:
-            result = MemoryStore.put(self, changed)
+            result = ObjectStore.put(self, changed)
             for new_key, m in zip(result.keys, changed, strict=True):
                 vec = doc.vectors.get(m.id or "")
                 if new_key is not None and vec is not None:
@@ -293,7 +293,7 @@ class JSONFileStore(MemoryStore):
         on_conflict: Conflict = "error",
     ) -> WriteResult:
         def change() -> WriteResult:
-            result = MemoryStore.put(self, messages, on_conflict=on_conflict)
+            result = ObjectStore.put(self, messages, on_conflict=on_conflict)
             for key in result.removed:
                 self._vectors.pop(key, None)
             if vectors is not None:
@@ -307,7 +307,7 @@ class JSONFileStore(MemoryStore):
 
     def remove(self, keys: Sequence[int]) -> WriteResult:
         def change() -> WriteResult:
-            result = MemoryStore.remove(self, keys)
+            result = ObjectStore.remove(self, keys)
             for key in result.removed:
                 self._vectors.pop(key, None)
             return result

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from ..message import Message, chrono_key
 from .base import Conflict, Partition, Store, Vectors, WriteResult
-from .memory import find_conflicts
+from .objects import find_conflicts
 
 if TYPE_CHECKING:
     from ..base import MemoryBackend

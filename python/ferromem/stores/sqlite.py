@@ -27,7 +27,7 @@ from .. import _core
 from ..errors import CorruptDataError, CorruptFileError, InvalidArgumentError, StorageError
 from ..message import Message
 from .base import Changes, Conflict, Loaded, Partition, Store, Vectors, WriteResult
-from .memory import find_conflicts
+from .objects import find_conflicts
 from .sqlite_codec import Codec, row_ad
 
 __all__ = ["APPLICATION_ID", "SCHEMA_VERSION", "SQLiteStore"]

@@ -4,6 +4,7 @@
 //! types, and reports failures through one error enum, [`Error`]. The binding crate
 //! (`ferromem-python`) only converts, releases the GIL and maps errors.
 
+pub mod columns;
 pub mod compress;
 pub mod embed;
 pub mod error;

@@ -78,7 +78,7 @@ impl PyKeywordIndex {
         // poisoned lock still guards a consistent index.
         self.inner.read().unwrap_or_else(|e| e.into_inner())
     }
-    fn write(&self) -> RwLockWriteGuard<'_, KeywordIndex> {
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, KeywordIndex> {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -5,6 +5,7 @@
 
 use pyo3::prelude::*;
 
+mod columns;
 mod compress;
 mod convert;
 mod embed;
@@ -12,6 +13,7 @@ mod errors;
 mod hnsw;
 mod importance;
 mod keyword;
+mod meta;
 mod rows;
 mod sentence;
 mod summary;
@@ -28,6 +30,7 @@ fn ferromem_core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     summary::register(m)?;
     compress::register(m)?;
     keyword::register(m)?;
+    columns::register(m)?;
     rows::register(m)?;
     sentence::register(m)?;
     Ok(())
