@@ -134,8 +134,7 @@ class JSONFileStore(ObjectStore):
                     self._vectors[new_key] = vec
             self._log_merge(removed)
         elif removed:
-            self._version += 1
-            self._note([], removed)
+            self._wrote([], removed)
         self._settings = doc.settings
         self._session_info = doc.sessions
         self._stamp = stamp

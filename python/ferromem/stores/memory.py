@@ -8,30 +8,27 @@ messages cost about their text, not a Python object graph each.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._core import KeywordIndex, MessageColumns
 from ..errors import InvalidArgumentError
 from ..message import Message
-from .base import Changes, Conflict, Partition, Store, Vectors, WriteResult
+from .base import Conflict, Vectors, WriteResult
+from .local import LocalStore
 from .objects import find_conflicts
 
 __all__ = ["MemoryStore", "find_conflicts"]
 
 
-class MemoryStore(Store):
+class MemoryStore(LocalStore):
     """Messages in columns, under keys that are never reused; each session's messages in
     insertion order (chronological unless one arrived older than its session's newest; such
     sessions are sorted when listed)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._cols = MessageColumns()
-        self._version = 0
-        # (version after, added keys, removed keys) of recent writes, for stores whose engines
-        # may fall behind (a file other processes write); None when nobody needs it.
-        self._log: list[tuple[int, list[int], list[int]]] | None = None
-        self._blobs: dict[str, bytes] = {}
 
     # ------------------------------------------------------------------ writes
     def put(
@@ -66,13 +63,6 @@ class MemoryStore(Store):
                 [k for k in keys if k is not None] if self._log is not None else [], removed
             )
         return ids, keys
-
-    def _wrote(self, added: list[int], removed: list[int]) -> None:
-        self._version += 1
-        if self._log is not None:
-            self._log.append((self._version, added, removed))
-            if len(self._log) > 4096:
-                del self._log[:2048]
 
     def remove(self, keys: Sequence[int]) -> WriteResult:
         before = self._version
@@ -126,43 +116,5 @@ class MemoryStore(Store):
     def count(self, session_id: str | None = None) -> int:
         return self._cols.count(session_id)
 
-    # ------------------------------------------------------------------ the change feed
-    def version(self, partition: Partition) -> Hashable:
-        return self._version
-
-    def changes(self, partition: Partition, since: Hashable) -> Changes | None:
-        log = self._log
-        if log is None or not isinstance(since, int) or since > self._version:
-            return None
-        if since == self._version:
-            return Changes([], [], since)
-        if not log or log[0][0] > since + 1:
-            return None  # the log no longer reaches back that far
-        added: list[int] = []
-        removed: list[int] = []
-        for version, plus, minus in log:
-            if version > since:
-                added.extend(plus)
-                removed.extend(minus)
-        return Changes(added, removed, self._version)
-
-    # ------------------------------------------------------------------ attachment bytes
-    keeps_blobs = True
-
-    def put_blob(self, digest: str, data: bytes) -> bool:
-        if digest in self._blobs:
-            return False
-        self._blobs[digest] = bytes(data)
-        return True
-
-    def get_blob(self, digest: str) -> bytes | None:
-        return self._blobs.get(digest)
-
-    def blob_digests(self) -> list[str]:
-        return list(self._blobs)
-
-    def remove_blobs(self, digests: Sequence[str]) -> int:
-        return sum(self._blobs.pop(d, None) is not None for d in digests)
-
     def usage_bytes(self) -> int:
-        return int(self._cols.memory_bytes()) + sum(len(b) for b in self._blobs.values())
+        return int(self._cols.memory_bytes()) + self.blob_bytes()

@@ -5,11 +5,12 @@ and rolls back its dicts around each file write); the in-process memories use th
 from __future__ import annotations
 
 import sys
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 
 from ..errors import InvalidArgumentError
 from ..message import Message, chrono_key
-from .base import Changes, Conflict, Partition, Store, Vectors, WriteResult
+from .base import Conflict, Vectors, WriteResult
+from .local import LocalStore
 
 __all__ = ["ObjectStore", "find_conflicts"]
 
@@ -33,23 +34,19 @@ def find_conflicts(
     return keep, replace
 
 
-class ObjectStore(Store):
+class ObjectStore(LocalStore):
     """Messages in dicts: by key, by id, and each session's keys in insertion order (which is
     chronological unless a message arrived with an older timestamp than its session's newest;
     such sessions are sorted when listed). Every operation is O(1) per message."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._msgs: dict[int, Message] = {}
         self._by_id: dict[str, int] = {}
         self._sessions: dict[str, dict[int, None]] = {}
         self._newest: dict[str, tuple[float, str]] = {}
         self._unordered: set[str] = set()
         self._next_key = 0
-        self._version = 0
-        # (version after, added keys, removed keys) of recent writes, for stores whose engines
-        # may fall behind (a file other processes write); None when nobody needs it.
-        self._log: list[tuple[int, list[int], list[int]]] | None = None
-        self._blobs: dict[str, bytes] = {}
 
     # ------------------------------------------------------------------ writes
     def put(
@@ -91,15 +88,8 @@ class ObjectStore(Store):
             keys.append(key)
             key += 1
         self._next_key = key
-        self._version += 1
-        self._note([k for k in keys if k is not None], removed)
+        self._wrote([k for k in keys if k is not None], removed)
         return WriteResult(keys, removed, {None: (before, self._version)})
-
-    def _note(self, added: list[int], removed: list[int]) -> None:
-        if self._log is not None:
-            self._log.append((self._version, added, removed))
-            if len(self._log) > 4096:
-                del self._log[:2048]
 
     def _drop(self, keys: Sequence[int]) -> list[int]:
         removed = []
@@ -123,8 +113,7 @@ class ObjectStore(Store):
         before = self._version
         removed = self._drop(keys)
         if removed:
-            self._version += 1
-            self._note([], removed)
+            self._wrote([], removed)
         return WriteResult([], removed, {None: (before, self._version)})
 
     def restore(self, pairs: Sequence[tuple[int, Message]]) -> list[int]:
@@ -211,44 +200,6 @@ class ObjectStore(Store):
             return len(self._msgs)
         return len(self._sessions.get(session_id, ()))
 
-    # ------------------------------------------------------------------ the change feed
-    def version(self, partition: Partition) -> Hashable:
-        return self._version
-
-    def changes(self, partition: Partition, since: Hashable) -> Changes | None:
-        log = self._log
-        if log is None or not isinstance(since, int) or since > self._version:
-            return None
-        if since == self._version:
-            return Changes([], [], since)
-        if not log or log[0][0] > since + 1:
-            return None  # the log no longer reaches back that far
-        added: list[int] = []
-        removed: list[int] = []
-        for version, plus, minus in log:
-            if version > since:
-                added.extend(plus)
-                removed.extend(minus)
-        return Changes(added, removed, self._version)
-
-    # ------------------------------------------------------------------ attachment bytes
-    keeps_blobs = True
-
-    def put_blob(self, digest: str, data: bytes) -> bool:
-        if digest in self._blobs:
-            return False
-        self._blobs[digest] = bytes(data)
-        return True
-
-    def get_blob(self, digest: str) -> bytes | None:
-        return self._blobs.get(digest)
-
-    def blob_digests(self) -> list[str]:
-        return list(self._blobs)
-
-    def remove_blobs(self, digests: Sequence[str]) -> int:
-        return sum(self._blobs.pop(d, None) is not None for d in digests)
-
     def usage_bytes(self) -> int:
         # Object headers, dict slots and the text itself: a cheap, honest estimate.
         per_message = sys.getsizeof(Message.__new__(Message)) + 3 * 100 + 64
@@ -257,4 +208,4 @@ class ObjectStore(Store):
             total += per_message + len(m.content) + len(m.role) + len(m.id or "")
             if m.metadata:
                 total += sys.getsizeof(m.metadata)
-        return total + sum(len(b) for b in self._blobs.values())
+        return total + self.blob_bytes()
