@@ -624,7 +624,7 @@ impl KeywordIndex {
     }
 
     /// The live documents just before and after `doc` in its group (or in the ungrouped
-    /// sequence), as [`KeywordIndex::fuse`] finds them.
+    /// sequence, which is purged lazily, so dead documents are stepped over).
     fn neighbour_docs(&self, doc: u32) -> (Option<u32>, Option<u32>) {
         let g = self.doc_group[doc as usize];
         let seq: &[u32] =
@@ -659,20 +659,12 @@ impl KeywordIndex {
         fused.reserve(scored.len() * 3);
         for &(doc, score) in scored {
             *fused.entry(doc).or_default() += score;
-            let g = self.doc_group[doc as usize];
-            let seq: &[u32] =
-                if g == NO_GROUP { &self.ungrouped } else { &self.group_docs[g as usize] };
-            let Ok(pos) = seq.binary_search(&doc) else { continue };
-            // The ungrouped sequence is purged lazily, so step over dead documents.
-            if w.next > 0.0 {
-                if let Some(&prev) = seq[..pos].iter().rev().find(|&&d| self.is_alive(d)) {
-                    *fused.entry(prev).or_default() += w.next * score;
-                }
+            let (prev, next) = self.neighbour_docs(doc);
+            if let Some(prev) = prev.filter(|_| w.next > 0.0) {
+                *fused.entry(prev).or_default() += w.next * score;
             }
-            if w.previous > 0.0 {
-                if let Some(&next) = seq[pos + 1..].iter().find(|&&d| self.is_alive(d)) {
-                    *fused.entry(next).or_default() += w.previous * score;
-                }
+            if let Some(next) = next.filter(|_| w.previous > 0.0) {
+                *fused.entry(next).or_default() += w.previous * score;
             }
         }
         let mut all: Vec<(u32, f32)> = fused.into_iter().collect();
