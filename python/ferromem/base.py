@@ -910,16 +910,12 @@ class MemoryBackend(AsyncTwins):
                 passing[key] = m is not None and predicate(m.metadata)
             return passing[key]
 
-        def around(key: int) -> tuple[int | None, int | None]:
+        def adjacent(key: int) -> tuple[int | None, int | None]:
             if wanted is None and engines.keyword is not None:
                 # Across all sessions, hits fall in many sessions: the keyword index knows
                 # each one's neighbours (in the order they were indexed, as keyword search
                 # uses them) without reading every session's order from the store.
-                before, after = engines.keyword.neighbours(key)
-                return (
-                    before if before is not None and passes(before) else None,
-                    after if after is not None and passes(after) else None,
-                )
+                return engines.keyword.neighbours(key)
             sid = engines.session_of(key)
             if sid is None:
                 m = store.get([key])[0]
@@ -930,8 +926,10 @@ class MemoryBackend(AsyncTwins):
             i = at.get(key)
             if i is None:
                 return (None, None)
-            before = keys[i - 1] if i > 0 else None
-            after = keys[i + 1] if i + 1 < len(keys) else None
+            return (keys[i - 1] if i > 0 else None, keys[i + 1] if i + 1 < len(keys) else None)
+
+        def around(key: int) -> tuple[int | None, int | None]:
+            before, after = adjacent(key)
             return (
                 before if before is not None and passes(before) else None,
                 after if after is not None and passes(after) else None,
