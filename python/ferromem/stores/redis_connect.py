@@ -128,6 +128,8 @@ def make_link(
             cluster=True,
             where=where,
             max_in_flight=max_connections or 100,
+            # A replica's acknowledgement must come back before the socket gives up.
+            ack_timeout_ms=max(1, min(1000, int(socket_timeout * 500))),
         )
     pool: dict[str, Any] = {}
     if max_connections is not None:

@@ -7,6 +7,12 @@ client (:meth:`RedisLink.arun`), so the sync and async paths cannot disagree. A 
 out in one pipeline (one round trip); on a cluster, an ``ordered`` step runs call by call, since
 a cluster pipeline does not keep the order of calls to different nodes.
 
+On a cluster with replicas, a write is acknowledged only once a replica holds it: each writing
+script is followed, on the same node's connection, by ``WAIT 1 <ms>`` (Redis replicates
+asynchronously, so a master killed right after answering would otherwise take acknowledged
+writes with it). A write no replica confirmed in time is :class:`~ferromem.BackendUnavailableError`:
+it reached the master and may or may not survive its failure, as with any timeout.
+
 Errors are mapped in one place: a server that cannot be reached (or a cluster that is down or
 failing over) is :class:`~ferromem.BackendUnavailableError`, refused credentials are
 :class:`~ferromem.BackendAuthError`, anything else Redis answers is
@@ -16,7 +22,9 @@ failing over) is :class:`~ferromem.BackendUnavailableError`, refused credentials
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+import time
 import weakref
 from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from dataclasses import dataclass
@@ -114,6 +122,65 @@ def _source_args(call: Call) -> tuple[Any, ...]:
     return ("EVAL", call.script.source, len(call.keys), *call.keys, *call.argv)
 
 
+def _writes(call: Call) -> bool:
+    return call.script is not None and call.script.writes
+
+
+#: A script call's reply when the server did not know the script (it is sent again by source).
+_RESEND = object()
+
+#: How long a node's count of replicas is trusted before it is asked again (seconds).
+REPLICAS_TTL = 5.0
+
+
+class _Acks:
+    """Where a step's writes wait for a replica: the node of each writing call (when that node
+    has a replica; redis-py's cluster client does not track replicas, so each master is asked,
+    every ``REPLICAS_TTL`` seconds), the ``WAIT`` queued after the call, and its reply's check."""
+
+    def __init__(self, client: Any, timeout_ms: int, where: str, known: dict[str, Any]) -> None:
+        self.client = client
+        self.timeout_ms = timeout_ms
+        self.where = where
+        self.known = known  # node name -> (asked at, replicas)
+        self.nodes: dict[int, Any] = {}  # id(call) -> its node, when it waits
+
+    def node(self, call: Call) -> Any:
+        return self.client.get_node_from_key(call.keys[0])
+
+    def unknown(self, node: Any) -> bool:
+        seen = self.known.get(node.name)
+        return seen is None or time.monotonic() - seen[0] > REPLICAS_TTL
+
+    def learn(self, node: Any, info: Any) -> None:
+        # redis-py parses INFO into a dict (keyed by node when it went to several).
+        if isinstance(info, dict) and "connected_slaves" not in info and len(info) == 1:
+            info = next(iter(info.values()))
+        replicas = info.get("connected_slaves", 0) if isinstance(info, dict) else 0
+        self.known[node.name] = (time.monotonic(), int(replicas))
+
+    def waits(self, call: Call, node: Any) -> bool:
+        if _writes(call) and self.known.get(node.name, (0, 0))[1] > 0:
+            self.nodes[id(call)] = node
+            return True
+        return False
+
+    def queue(self, pipe: Any, call: Call, args: Callable[[Call], tuple[Any, ...]]) -> None:
+        pipe.execute_command(*args(call))
+        if id(call) in self.nodes:
+            pipe.execute_command("WAIT", 1, self.timeout_ms, target_nodes=self.nodes[id(call)])
+
+    def check(self, reply: Any) -> None:
+        if isinstance(reply, BaseException):
+            raise reply
+        if int(reply) < 1:
+            raise BackendUnavailableError(
+                f"Redis at {self.where}: no replica confirmed the write within"
+                f" {self.timeout_ms} ms; it reached its master and may be lost if that master"
+                " fails"
+            )
+
+
 async def _closer(client: Any) -> AsyncGenerator[None, None]:
     """Closes an asyncio client when its event loop shuts down its async generators (as
     ``asyncio.run`` does), so that no connection outlives its loop."""
@@ -136,8 +203,11 @@ class RedisLink:
         where: str,
         owns_sync: bool = True,
         max_in_flight: int = 100,
+        ack_timeout_ms: int = 1000,
     ) -> None:
         self._make_sync = make_sync
+        self._ack_timeout_ms = ack_timeout_ms
+        self._replicas: dict[str, Any] = {}  # node name -> (asked at, replicas); see _Acks
         self._owns_sync = owns_sync
         # redis-py's asyncio pools refuse a connection beyond their size instead of waiting for
         # one: at most this many steps are in flight per event loop (the pools' size).
@@ -185,10 +255,28 @@ class RedisLink:
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
+    def _acks(self, client: Any, calls: list[Call]) -> _Acks | None:
+        """How this step's writes wait for a replica, or None when nothing in it writes or
+        this is not a cluster."""
+        if not self.cluster or not any(_writes(c) for c in calls):
+            return None
+        return _Acks(client, self._ack_timeout_ms, self.where, self._replicas)
+
     def _execute(self, step: Step) -> list[Any]:
         try:
             client = self.client()
             calls = step.calls
+            acks = self._acks(client, calls)
+            if acks is not None:
+                groups = [[c] for c in calls] if step.ordered else [calls]
+                try:
+                    return [r for g in groups for r in self._acked(client, g, acks, _args)]
+                except self._errors:
+                    # WAIT and INFO name their node, so redis-py does not learn from their
+                    # failure that a master is gone: read the layout again for the next write.
+                    with contextlib.suppress(*self._errors):
+                        client.nodes_manager.initialize()
+                    raise
             if len(calls) == 1 or (self.cluster and step.ordered):
                 return [self._one(client, c) for c in calls]
             pipe = client.pipeline(transaction=False)
@@ -209,6 +297,44 @@ class RedisLink:
             return client.execute_command(*_args(call))
         except self._noscript:
             return client.execute_command(*_source_args(call))
+
+    def _acked(
+        self, client: Any, calls: list[Call], acks: _Acks, args: Callable[[Call], tuple[Any, ...]]
+    ) -> list[Any]:
+        """Runs ``calls`` in one cluster pipeline, a ``WAIT`` after each write on its node's
+        connection (when that node has a replica); a script the server does not know yet is
+        sent again by source."""
+        nodes = [acks.node(c) for c in calls]
+        for node in {n.name: n for n, c in zip(nodes, calls, strict=True) if _writes(c)}.values():
+            if acks.unknown(node):
+                acks.learn(node, client.execute_command("INFO", "replication", target_nodes=node))
+        pipe = client.pipeline(transaction=False)
+        waits = [acks.waits(c, n) for c, n in zip(calls, nodes, strict=True)]
+        for c in calls:
+            acks.queue(pipe, c, args)
+        out = self._unpack(calls, waits, pipe.execute(raise_on_error=False), acks)
+        for i, c in enumerate(calls):
+            if out[i] is _RESEND:
+                out[i] = self._acked(client, [c], acks, _source_args)[0]
+        return out
+
+    def _unpack(self, calls: list[Call], waits: list[bool], replies: Any, acks: _Acks) -> list[Any]:
+        """The calls' replies from a pipeline's, each ``WAIT`` checked; a call the server
+        did not know as a script is ``_RESEND``."""
+        it = iter(replies)
+        out: list[Any] = []
+        for waited in waits:
+            reply = next(it)
+            ack = next(it) if waited else None
+            if isinstance(reply, self._noscript):
+                out.append(_RESEND)
+                continue
+            if isinstance(reply, BaseException):
+                raise reply
+            if waited:
+                acks.check(ack)
+            out.append(reply)
+        return out
 
     def close(self) -> None:
         """Closes the sync client's connections."""
@@ -278,6 +404,15 @@ class RedisLink:
     async def _aexecute_on(self, client: Any, step: Step) -> list[Any]:
         try:
             calls = step.calls
+            acks = self._acks(client, calls)
+            if acks is not None:
+                groups = [[c] for c in calls] if step.ordered else [calls]
+                try:
+                    return [r for g in groups for r in await self._aacked(client, g, acks, _args)]
+                except self._errors:
+                    with contextlib.suppress(*self._errors):
+                        await client.nodes_manager.initialize()
+                    raise
             if len(calls) == 1 or (self.cluster and step.ordered):
                 return [await self._aone(client, c) for c in calls]
             pipe = client.pipeline(transaction=False)
@@ -298,6 +433,25 @@ class RedisLink:
             return await client.execute_command(*_args(call))
         except self._noscript:
             return await client.execute_command(*_source_args(call))
+
+    async def _aacked(
+        self, client: Any, calls: list[Call], acks: _Acks, args: Callable[[Call], tuple[Any, ...]]
+    ) -> list[Any]:
+        """:meth:`_acked` on the asyncio client."""
+        nodes = [acks.node(c) for c in calls]
+        for node in {n.name: n for n, c in zip(nodes, calls, strict=True) if _writes(c)}.values():
+            if acks.unknown(node):
+                info = await client.execute_command("INFO", "replication", target_nodes=node)
+                acks.learn(node, info)
+        pipe = client.pipeline(transaction=False)
+        waits = [acks.waits(c, n) for c, n in zip(calls, nodes, strict=True)]
+        for c in calls:
+            acks.queue(pipe, c, args)
+        out = self._unpack(calls, waits, await pipe.execute(raise_on_error=False), acks)
+        for i, c in enumerate(calls):
+            if out[i] is _RESEND:
+                out[i] = (await self._aacked(client, [c], acks, _source_args))[0]
+        return out
 
     async def aclose(self) -> None:
         """Closes this event loop's asyncio client."""

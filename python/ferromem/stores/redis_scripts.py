@@ -11,7 +11,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-__all__ = ["SCRIPTS", "Script"]
+__all__ = ["SCRIPTS", "WRITING", "Script"]
+
+#: The scripts that write what a caller is told is stored ("list" only forgets expired names).
+WRITING = frozenset({"put", "remove", "clear", "swap", "info", "touch"})
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,11 @@ class Script:
 
     name: str
     source: str
+
+    @property
+    def writes(self) -> bool:
+        """Whether the script changes data that must survive a failover (see ``RedisLink``)."""
+        return self.name in WRITING
 
     @property
     def sha(self) -> str:
