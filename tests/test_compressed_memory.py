@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -246,3 +247,20 @@ def test_same_history_as_a_plain_dict_memory(
         for m in ref.get_messages(sid):
             assert m.id is not None and mem.get_message(m.id, session_id=sid) == m
     assert mem.get_stats()["total_messages"] == ref.get_stats()["total_messages"]
+
+
+def test_plain_maps_do_not_keep_the_tables_a_big_write_grew() -> None:
+    # Regression: a write passes every message through the plain maps before the older ones
+    # go into blocks; the dicts kept the tables they grew to (a session's dict sized for 60
+    # turns holding 20, the id maps sized for 1,200 holding 400), which nothing counted.
+    mem = CompressedMemory(recent=20)
+    mem.add_messages(
+        [Message("user", f"turn {i}", session_id=f"s{i % 20}") for i in range(1200)],
+        session_id=ALL_SESSIONS,
+    )
+    store = mem._blocks_store
+    assert store.plain_count() == 400
+    assert sys.getsizeof(store._plain_key) <= sys.getsizeof({str(i): i for i in range(400)})
+    assert sys.getsizeof(store._plain_by_key) <= sys.getsizeof({i: i for i in range(400)})
+    session = sys.getsizeof({str(i): i for i in range(20)})
+    assert all(sys.getsizeof(d) <= session for d in store._plain.values())

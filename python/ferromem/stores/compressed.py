@@ -156,9 +156,10 @@ class CompressedStore(Store):
         return WriteResult(keys, removed, {None: (before, self._version)})
 
     def _shrink_plain_maps(self) -> None:
-        """Rebuilds the plain-message maps once they hold under a quarter of their peak: a dict
-        keeps the table it grew to, and a big write passes every message through them."""
-        if len(self._plain_key) * 4 < self._plain_peak:
+        """Rebuilds the plain-message maps once they hold under half of their peak: a dict
+        keeps the table it grew to, and a big write passes every message through them (the
+        rebuild copies what is left, at most as many entries as were removed since the last)."""
+        if len(self._plain_key) * 2 < self._plain_peak:
             self._plain_key = dict(self._plain_key)
             self._plain_by_key = dict(self._plain_by_key)
             self._plain = {sid: dict(plain) for sid, plain in self._plain.items()}
@@ -241,6 +242,7 @@ class CompressedStore(Store):
         if plain is None or len(plain) <= self.recent:
             return
         older = list(islice(plain.values(), len(plain) - self.recent))
+        moved = len(older)
         while older:
             block, held = self._open.get(session_id, (-1, self.block_messages))
             room = self.block_messages - held
@@ -265,6 +267,10 @@ class CompressedStore(Store):
                 del plain[m.id or ""]
                 self._drop_plain(m)
             self._learn(batch)
+        if moved > 2 * len(plain):
+            # The session's dict keeps the table it grew to (a write of a few hundred turns to
+            # one session passes them all through it); a copy is sized for the ``recent`` left.
+            self._plain[session_id] = dict(plain)
 
     def _learn(self, batch: list[Message]) -> None:
         """Gathers text until a dictionary can be trained, then trains it once."""
