@@ -92,7 +92,11 @@ class CompressedMemory(SaveLoad, MemoryBackend):
             dictionary_bytes=self.dictionary_bytes,
             dictionary_size=self.dictionary_size,
         )
-        self._keyword = KeywordEngine(index_roles=False, b=0.75, neighbour_weights=(0.0, 0.0))
+        # No topics: nothing reads them here (`search_topics` is IndexedMemory's), and their
+        # per-message lists cost 4 bytes per tagged message.
+        self._keyword = KeywordEngine(
+            index_roles=False, b=0.75, neighbour_weights=(0.0, 0.0), topics={}
+        )
         engines = EngineSet(store, keyword=self._keyword)
         engines.start_empty()
         super().__init__(
