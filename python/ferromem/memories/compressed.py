@@ -28,8 +28,8 @@ class CompressedMemory(SaveLoad, MemoryBackend):
     """Long histories in little memory: the newest ``recent`` messages of each session stay
     plain; older ones go into compressed blocks of ``block_messages`` (see
     :class:`~ferromem.stores.compressed.CompressedStore`). Once ``dictionary_bytes`` of text has
-    gone into blocks, a zstd dictionary is trained from it, kept with the memory, and every block
-    is (re)compressed with it.
+    gone into blocks, a small zstd dictionary is trained from it, kept with the memory, and every
+    block is (re)compressed with it; after 8 times that text, a full-size one replaces it.
 
     Any message comes back by id after decompressing at most one block. ``get_messages``,
     ``search`` (the keyword engine over every message, plain or compressed, grouped by session)
@@ -53,7 +53,10 @@ class CompressedMemory(SaveLoad, MemoryBackend):
 
     #: Text gathered from compressed messages before a dictionary is trained.
     dictionary_bytes: ClassVar[int] = 128 * 1024
-    #: Size of the trained dictionary.
+    #: Size of the first dictionary, trained at ``dictionary_bytes``: a small one, since a
+    #: dictionary is held three times (it and zstd's two digested copies).
+    first_dictionary_size: ClassVar[int] = 4 * 1024
+    #: Size of the dictionary that replaces it once 8 times that text went into blocks.
     dictionary_size: ClassVar[int] = 32 * 1024
 
     def __init__(
@@ -91,6 +94,7 @@ class CompressedMemory(SaveLoad, MemoryBackend):
             block_messages,
             dictionary_bytes=self.dictionary_bytes,
             dictionary_size=self.dictionary_size,
+            first_dictionary_size=self.first_dictionary_size,
         )
         # No topics: nothing reads them here (`search_topics` is IndexedMemory's), and their
         # per-message lists cost 4 bytes per tagged message.

@@ -26,6 +26,9 @@ PLAIN_OVERHEAD = 420
 BLOCK_OVERHEAD = 120
 SESSION_OVERHEAD = 400
 TOP_LEVEL = {"zstd": 19, "zlib": 9}
+# The full-size dictionary replaces the first one once this many times the text the first was
+# trained at has gone into blocks: by then it saves more than its three copies cost.
+RETRAIN_FACTOR = 8
 _Record = tuple[int, int, str, str, str, str, float, float | None]
 
 
@@ -72,8 +75,10 @@ class CompressedStore(Store):
     """The newest ``recent`` messages of each session stay plain; older ones go into compressed
     blocks of ``block_messages`` (a compact columnar encoding, one standard zstd or zlib frame
     each; a session's newest block stays open and is rewritten as it fills). Once
-    ``dictionary_bytes`` of text has gone into blocks, a dictionary is trained from it and every
-    block is (re)compressed with it. Any message comes back by key or id after decompressing at
+    ``dictionary_bytes`` of text has gone into blocks, a dictionary of ``first_dictionary_size``
+    is trained from it and every block is (re)compressed with it; once ``RETRAIN_FACTOR`` times
+    that text has, one of ``dictionary_size`` replaces it (a small store would otherwise hold a
+    dictionary, three times over in zstd's contexts, larger than what it saves). Any message comes back by key or id after decompressing at
     most one block. A damaged block takes only its own messages: reading them by id raises
     :class:`CorruptDataError` naming the block; listings and searches skip them (logged once)."""
 
@@ -86,6 +91,7 @@ class CompressedStore(Store):
         *,
         dictionary_bytes: int,
         dictionary_size: int,
+        first_dictionary_size: int | None = None,
     ) -> None:
         self.blocks = BlockStore(codec, level)  # checks codec and level
         self.codec = codec
@@ -93,6 +99,9 @@ class CompressedStore(Store):
         self.recent = recent
         self.block_messages = block_messages
         self.dictionary_size = dictionary_size
+        # The sizes still to train, smallest first (one when the first is the final size).
+        first = min(first_dictionary_size or dictionary_size, dictionary_size)
+        self._dictionary_sizes = [first] if first == dictionary_size else [first, dictionary_size]
         self._next_key = 0
         self._version = 0
         self._plain: dict[str, dict[str, Message]] = {}
@@ -273,7 +282,8 @@ class CompressedStore(Store):
             self._plain[session_id] = dict(plain)
 
     def _learn(self, batch: list[Message]) -> None:
-        """Gathers text until a dictionary can be trained, then trains it once."""
+        """Gathers text until a dictionary can be trained, then trains it (the small first
+        one, then, after ``RETRAIN_FACTOR`` times the text, the full-size one)."""
         if not self._learning:
             return
         self._sample_bytes += sum(len(m.content.encode()) for m in batch)
@@ -284,14 +294,20 @@ class CompressedStore(Store):
             for block, session_id in list(self.block_session.items())
             for record in self._block_records(block, session_id)
         ]
+        size = self._dictionary_sizes[0]
         try:
-            dictionary = train_dictionary(samples, self.dictionary_size)
+            dictionary = train_dictionary(samples, size)
         except InvalidArgumentError:
             # Too uniform or too little to learn from: try again with twice the text.
             self._train_at *= 2
             return
-        self._learning = False
-        self.blocks.set_dictionary(dictionary)
+        if self.blocks.dictionary is None:
+            self.blocks.set_dictionary(dictionary)
+        else:
+            self.blocks.replace_dictionary(dictionary)
+        self._dictionary_sizes.pop(0)
+        self._learning = bool(self._dictionary_sizes)
+        self._train_at = self._sample_bytes * RETRAIN_FACTOR
 
     def _block_records(self, block: int, session_id: str) -> list[_Record]:
         try:
