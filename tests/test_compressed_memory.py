@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -266,3 +268,24 @@ def test_plain_maps_do_not_keep_the_tables_a_big_write_grew() -> None:
     assert sys.getsizeof(store._plain_by_key) <= sys.getsizeof({i: i for i in range(400)})
     session = sys.getsizeof({str(i): i for i in range(20)})
     assert all(sys.getsizeof(d) <= session for d in store._plain.values())
+
+
+LOCOMO = Path(__file__).resolve().parent / "data" / "locomo_30_sessions_1_3.json"
+
+
+@pytest.mark.parametrize(("recent", "bound"), [(20, 4.3), (4, 2.7)])
+def test_a_small_conversation_stays_small(recent: int, bound: float) -> None:
+    # W8 regression bound: 58 LoCoMo turns (7.2 KB of text) measured 3.72x with recent=20 and
+    # 2.32x with recent=4 (blocks, index, id map and plain turns, all counted); a 16 KiB
+    # location page or a 4,096-slot id table alone would break these bounds again.
+    doc = json.loads(LOCOMO.read_text())
+    sessions = sorted(k for k in doc if k.startswith("session_") and not k.endswith("date_time"))
+    turns = [t["text"] for k in sessions for t in doc[k]]
+    raw = sum(len(t.encode()) for t in turns)
+    mem = CompressedMemory(recent=recent)
+    mem.add_messages([Message("user", t, session_id="conv-30") for t in turns])
+    assert mem.get_stats()["total_messages"] == len(turns) == 58
+    used = mem.memory_usage_bytes()
+    stats = mem.get_stats()
+    assert used >= stats["index_bytes"] + stats["compressed_bytes"] + stats["plain_bytes"]
+    assert used / raw <= bound, f"{used:,} bytes for {raw:,} bytes of text"
