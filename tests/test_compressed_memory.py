@@ -289,3 +289,16 @@ def test_a_small_conversation_stays_small(recent: int, bound: float) -> None:
     stats = mem.get_stats()
     assert used >= stats["index_bytes"] + stats["compressed_bytes"] + stats["plain_bytes"]
     assert used / raw <= bound, f"{used:,} bytes for {raw:,} bytes of text"
+
+
+def test_bulk_writes_leave_the_keyword_index_compact() -> None:
+    # The index keeps new documents uncompressed until they are an eighth of it (0.05x of the
+    # text at 200k messages); CompressedMemory compacts it every sixteenth of growth instead.
+    mem = CompressedMemory(recent=4)
+    for start, n in ((0, 40_000), (40_000, 4_500)):
+        msgs = [Message("user", text(i), session_id=f"s{i % 7}") for i in range(start, start + n)]
+        mem.add_messages(msgs, session_id=ALL_SESSIONS)
+    index = mem._keyword.index
+    held = index.memory_bytes()
+    index.compact()
+    assert held <= 1.01 * index.memory_bytes()
