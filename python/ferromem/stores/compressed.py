@@ -78,9 +78,10 @@ class CompressedStore(Store):
     ``dictionary_bytes`` of text has gone into blocks, a dictionary of ``first_dictionary_size``
     is trained from it and every block is (re)compressed with it; once ``RETRAIN_FACTOR`` times
     that text has, one of ``dictionary_size`` replaces it (a small store would otherwise hold a
-    dictionary, three times over in zstd's contexts, larger than what it saves). Any message comes back by key or id after decompressing at
-    most one block. A damaged block takes only its own messages: reading them by id raises
-    :class:`CorruptDataError` naming the block; listings and searches skip them (logged once)."""
+    dictionary, three times over in zstd's contexts, larger than what it saves). Any message
+    comes back by key or id after decompressing at most one block. A damaged block takes only
+    its own messages: reading them by id raises :class:`CorruptDataError` naming the block;
+    listings and searches skip them (logged once)."""
 
     def __init__(
         self,
