@@ -124,6 +124,11 @@ class KeywordEngine(Engine):
         self.flush()
         return len(self.index)
 
+    def compact(self) -> None:
+        """Seals the index's uncompressed tail and releases spare capacity."""
+        self.flush()
+        self.index.compact()
+
     def memory_bytes(self) -> int:
         self.flush()
         return int(self.index.memory_bytes())

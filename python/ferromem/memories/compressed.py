@@ -28,8 +28,8 @@ class CompressedMemory(SaveLoad, MemoryBackend):
     """Long histories in little memory: the newest ``recent`` messages of each session stay
     plain; older ones go into compressed blocks of ``block_messages`` (see
     :class:`~ferromem.stores.compressed.CompressedStore`). Once ``dictionary_bytes`` of text has
-    gone into blocks, a zstd dictionary is trained from it, kept with the memory, and every block
-    is (re)compressed with it.
+    gone into blocks, a small zstd dictionary is trained from it, kept with the memory, and every
+    block is (re)compressed with it; after 8 times that text, a full-size one replaces it.
 
     Any message comes back by id after decompressing at most one block. ``get_messages``,
     ``search`` (the keyword engine over every message, plain or compressed, grouped by session)
@@ -53,7 +53,10 @@ class CompressedMemory(SaveLoad, MemoryBackend):
 
     #: Text gathered from compressed messages before a dictionary is trained.
     dictionary_bytes: ClassVar[int] = 128 * 1024
-    #: Size of the trained dictionary.
+    #: Size of the first dictionary, trained at ``dictionary_bytes``: a small one, since a
+    #: dictionary is held three times (it and zstd's two digested copies).
+    first_dictionary_size: ClassVar[int] = 4 * 1024
+    #: Size of the dictionary that replaces it once 8 times that text went into blocks.
     dictionary_size: ClassVar[int] = 32 * 1024
 
     def __init__(
@@ -91,8 +94,13 @@ class CompressedMemory(SaveLoad, MemoryBackend):
             block_messages,
             dictionary_bytes=self.dictionary_bytes,
             dictionary_size=self.dictionary_size,
+            first_dictionary_size=self.first_dictionary_size,
         )
-        self._keyword = KeywordEngine(index_roles=False, b=0.75, neighbour_weights=(0.0, 0.0))
+        # No topics: nothing reads them here (`search_topics` is IndexedMemory's), and their
+        # per-message lists cost 4 bytes per tagged message.
+        self._keyword = KeywordEngine(
+            index_roles=False, b=0.75, neighbour_weights=(0.0, 0.0), topics={}
+        )
         engines = EngineSet(store, keyword=self._keyword)
         engines.start_empty()
         super().__init__(
@@ -109,6 +117,7 @@ class CompressedMemory(SaveLoad, MemoryBackend):
         self._evicted_blocks = 0
         self._evicted_messages = 0
         self._unmeasured = 0
+        self._indexed_since_compact = 0
         self._measured = self.memory_usage_bytes()  # the fixed costs of an empty memory
 
     saved_settings = ("max_memory_mb", "codec", "level", "recent", "block_messages")
@@ -133,6 +142,7 @@ class CompressedMemory(SaveLoad, MemoryBackend):
         self._check_fits(prepared)
         store.touched = set()
         result = super()._write(prepared, on_conflict, vectors)
+        self._compact_index(len(prepared))
         try:
             new_sessions = sum(1 for m in prepared if store.count(m.session_id) == 1)
             grown = sum(plain_cost(m) + 4 * len(m.content) for m in prepared)
@@ -144,6 +154,18 @@ class CompressedMemory(SaveLoad, MemoryBackend):
         finally:
             store.touched = set()
         return result
+
+    def _compact_index(self, added: int) -> None:
+        """Compacts the keyword index once a sixteenth of it was added since the last time
+        (and at least 4,096 messages). The index keeps new documents in an uncompressed tail
+        until it holds an eighth of them, several times the bytes once sealed; compacting
+        sooner keeps the tail under a sixteenth, for a copy of the index per 6% of growth."""
+        self._indexed_since_compact += added
+        index = self._keyword
+        if self._indexed_since_compact < 4096 or self._indexed_since_compact * 16 < len(index):
+            return
+        index.compact()
+        self._indexed_since_compact = 0
 
     def _limit_bytes(self) -> int:
         return int(self.max_memory_mb * 1024 * 1024)

@@ -26,6 +26,9 @@ PLAIN_OVERHEAD = 420
 BLOCK_OVERHEAD = 120
 SESSION_OVERHEAD = 400
 TOP_LEVEL = {"zstd": 19, "zlib": 9}
+# The full-size dictionary replaces the first one once this many times the text the first was
+# trained at has gone into blocks: by then it saves more than its three copies cost.
+RETRAIN_FACTOR = 8
 _Record = tuple[int, int, str, str, str, str, float, float | None]
 
 
@@ -72,10 +75,13 @@ class CompressedStore(Store):
     """The newest ``recent`` messages of each session stay plain; older ones go into compressed
     blocks of ``block_messages`` (a compact columnar encoding, one standard zstd or zlib frame
     each; a session's newest block stays open and is rewritten as it fills). Once
-    ``dictionary_bytes`` of text has gone into blocks, a dictionary is trained from it and every
-    block is (re)compressed with it. Any message comes back by key or id after decompressing at
-    most one block. A damaged block takes only its own messages: reading them by id raises
-    :class:`CorruptDataError` naming the block; listings and searches skip them (logged once)."""
+    ``dictionary_bytes`` of text has gone into blocks, a dictionary of ``first_dictionary_size``
+    is trained from it and every block is (re)compressed with it; once ``RETRAIN_FACTOR`` times
+    that text has, one of ``dictionary_size`` replaces it (a small store would otherwise hold a
+    dictionary, three times over in zstd's contexts, larger than what it saves). Any message
+    comes back by key or id after decompressing at most one block. A damaged block takes only
+    its own messages: reading them by id raises :class:`CorruptDataError` naming the block;
+    listings and searches skip them (logged once)."""
 
     def __init__(
         self,
@@ -86,6 +92,7 @@ class CompressedStore(Store):
         *,
         dictionary_bytes: int,
         dictionary_size: int,
+        first_dictionary_size: int | None = None,
     ) -> None:
         self.blocks = BlockStore(codec, level)  # checks codec and level
         self.codec = codec
@@ -93,6 +100,9 @@ class CompressedStore(Store):
         self.recent = recent
         self.block_messages = block_messages
         self.dictionary_size = dictionary_size
+        # The sizes still to train, smallest first (one when the first is the final size).
+        first = min(first_dictionary_size or dictionary_size, dictionary_size)
+        self._dictionary_sizes = [first] if first == dictionary_size else [first, dictionary_size]
         self._next_key = 0
         self._version = 0
         self._plain: dict[str, dict[str, Message]] = {}
@@ -156,9 +166,10 @@ class CompressedStore(Store):
         return WriteResult(keys, removed, {None: (before, self._version)})
 
     def _shrink_plain_maps(self) -> None:
-        """Rebuilds the plain-message maps once they hold under a quarter of their peak: a dict
-        keeps the table it grew to, and a big write passes every message through them."""
-        if len(self._plain_key) * 4 < self._plain_peak:
+        """Rebuilds the plain-message maps once they hold under half of their peak: a dict
+        keeps the table it grew to, and a big write passes every message through them (the
+        rebuild copies what is left, at most as many entries as were removed since the last)."""
+        if len(self._plain_key) * 2 < self._plain_peak:
             self._plain_key = dict(self._plain_key)
             self._plain_by_key = dict(self._plain_by_key)
             self._plain = {sid: dict(plain) for sid, plain in self._plain.items()}
@@ -241,6 +252,7 @@ class CompressedStore(Store):
         if plain is None or len(plain) <= self.recent:
             return
         older = list(islice(plain.values(), len(plain) - self.recent))
+        moved = len(older)
         while older:
             block, held = self._open.get(session_id, (-1, self.block_messages))
             room = self.block_messages - held
@@ -265,9 +277,14 @@ class CompressedStore(Store):
                 del plain[m.id or ""]
                 self._drop_plain(m)
             self._learn(batch)
+        if moved > 2 * len(plain):
+            # The session's dict keeps the table it grew to (a write of a few hundred turns to
+            # one session passes them all through it); a copy is sized for the ``recent`` left.
+            self._plain[session_id] = dict(plain)
 
     def _learn(self, batch: list[Message]) -> None:
-        """Gathers text until a dictionary can be trained, then trains it once."""
+        """Gathers text until a dictionary can be trained, then trains it (the small first
+        one, then, after ``RETRAIN_FACTOR`` times the text, the full-size one)."""
         if not self._learning:
             return
         self._sample_bytes += sum(len(m.content.encode()) for m in batch)
@@ -278,14 +295,20 @@ class CompressedStore(Store):
             for block, session_id in list(self.block_session.items())
             for record in self._block_records(block, session_id)
         ]
+        size = self._dictionary_sizes[0]
         try:
-            dictionary = train_dictionary(samples, self.dictionary_size)
+            dictionary = train_dictionary(samples, size)
         except InvalidArgumentError:
             # Too uniform or too little to learn from: try again with twice the text.
             self._train_at *= 2
             return
-        self._learning = False
-        self.blocks.set_dictionary(dictionary)
+        if self.blocks.dictionary is None:
+            self.blocks.set_dictionary(dictionary)
+        else:
+            self.blocks.replace_dictionary(dictionary)
+        self._dictionary_sizes.pop(0)
+        self._learning = bool(self._dictionary_sizes)
+        self._train_at = self._sample_bytes * RETRAIN_FACTOR
 
     def _block_records(self, block: int, session_id: str) -> list[_Record]:
         try:

@@ -274,3 +274,48 @@ fn a_key_or_id_used_twice_is_refused_and_nothing_is_lost() {
     }
     assert_eq!(store.get_id(recs[2].id).unwrap(), None);
 }
+
+#[test]
+fn a_replaced_dictionary_keeps_every_message_and_level_and_damage() {
+    for codec in [Codec::Zstd, Codec::Zlib] {
+        let data = texts(600);
+        let recs = records(&data, 0);
+        let mut store = BlockStore::new(codec, 3).unwrap();
+        for chunk in recs[..320].chunks(32) {
+            store.add_block(chunk).unwrap();
+        }
+        let samples: Vec<&[u8]> = recs.iter().map(|r| r.content.as_bytes()).collect();
+        let small = train_dictionary(&samples[..320], 512).unwrap();
+        let large = train_dictionary(&samples, 8192).unwrap();
+        // Before any dictionary, replacing is setting.
+        store.replace_dictionary(small.clone()).unwrap();
+        assert_eq!(store.dictionary(), Some(&small[..]));
+        for chunk in recs[320..].chunks(32) {
+            store.add_block(chunk).unwrap();
+        }
+        store.recompress(2, codec.max_level().min(19)).unwrap();
+        let level = store.block_level(2);
+        let damaged = store.frame(4).unwrap().to_vec();
+        let mut broken = damaged.clone();
+        let mid = broken.len() / 2;
+        broken[mid] ^= 0x55;
+        store.replace_frame(4, broken.clone()).unwrap();
+        assert!(store.get(4 * 32).is_err(), "{codec}: damaged before");
+        store.replace_dictionary(large.clone()).unwrap();
+        assert_eq!(store.dictionary(), Some(&large[..]));
+        assert_eq!(store.block_level(2), level, "{codec}: a block keeps its level");
+        assert_eq!(store.frame(4), Some(&broken[..]), "{codec}: a damaged block is left as it is");
+        assert!(store.get(4 * 32).is_err(), "{codec}: and still reports its damage");
+        for (i, r) in recs.iter().enumerate() {
+            if (128..160).contains(&i) {
+                continue;
+            }
+            assert_eq!(store.get(i as u64).unwrap().unwrap().1.content, r.content, "{codec} {i}");
+        }
+        let fresh: Vec<(String, String)> =
+            texts(40).into_iter().map(|(id, t)| (format!("new-{id}"), t)).collect();
+        let more = records(&fresh, 1000);
+        store.add_block(&more[..32]).unwrap();
+        assert_eq!(store.get(1000).unwrap().unwrap().1.content, more[0].content);
+    }
+}

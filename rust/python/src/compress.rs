@@ -192,6 +192,13 @@ impl BlockStore {
         py.detach(|| self.lock().set_dictionary(dict)).map_err(to_py)
     }
 
+    /// Uses `dictionary` in place of the one set before and recompresses every readable block
+    /// with it (all or nothing).
+    fn replace_dictionary(&self, py: Python<'_>, dictionary: &Bound<'_, PyAny>) -> PyResult<()> {
+        let dict = byte_arg(dictionary, "dictionary")?.as_slice().to_vec();
+        py.detach(|| self.lock().replace_dictionary(dict)).map_err(to_py)
+    }
+
     /// Compresses one block of messages given column by column; returns its number.
     #[allow(clippy::too_many_arguments)]
     fn add_block(

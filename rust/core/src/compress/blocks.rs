@@ -138,6 +138,50 @@ impl BlockStore {
         Ok(())
     }
 
+    /// Uses `dictionary` from now on in place of the one set before (a larger one once the
+    /// store has grown), recompressing every readable block with it at its own level. All or
+    /// nothing: on an error nothing changes. A block that no longer decodes is left as it is
+    /// and keeps reporting its damage.
+    pub fn replace_dictionary(&mut self, dictionary: Vec<u8>) -> Result<()> {
+        if self.dictionary.is_none() {
+            return self.set_dictionary(dictionary);
+        }
+        let mut compressors: Vec<(i32, Compressor)> =
+            vec![(self.level, Compressor::new(self.codec, self.level, Some(&dictionary))?)];
+        let decompressor = Decompressor::new(self.codec, Some(&dictionary))?;
+        let mut frames: Vec<(usize, Vec<u8>)> = Vec::new();
+        for (b, block) in self.blocks.iter().enumerate() {
+            let Some(block) = block else { continue };
+            let d = if block.with_dictionary {
+                &mut self.decompressor
+            } else {
+                &mut self.plain_decompressor
+            };
+            let Ok(body) = d.decompress(&block.frame) else { continue };
+            let c = match compressors.iter().position(|(l, _)| *l == block.level) {
+                Some(i) => i,
+                None => {
+                    let c = Compressor::new(self.codec, block.level, Some(&dictionary))?;
+                    compressors.push((block.level, c));
+                    compressors.len() - 1
+                }
+            };
+            frames.push((b, compressors[c].1.compress(&body)?));
+        }
+        let (_, compressor) = compressors.swap_remove(0);
+        self.compressor = compressor;
+        self.decompressor = decompressor;
+        self.dictionary = Some(dictionary);
+        self.cache.clear();
+        for (b, frame) in frames {
+            if let Some(Some(block)) = self.blocks.get_mut(b) {
+                block.frame = frame.into_boxed_slice();
+                block.with_dictionary = true;
+            }
+        }
+        Ok(())
+    }
+
     /// Compresses `records` into a new block and returns its number.
     ///
     /// Ids must be new to the store and keys must be below `u32::MAX`; at most

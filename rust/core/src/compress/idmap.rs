@@ -11,6 +11,10 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 const REMOVED: u32 = u32::MAX;
+/// New entries the hash map gathers before they are merged into the sorted arrays (or an
+/// eighth of those, when more): small, so that a small store does not keep a map of thousands
+/// of slots beside a few hundred ids, while merges stay amortised over n / 8 inserts.
+const MERGE_MIN: usize = 256;
 
 /// Maps id strings to `u32` keys (see the module docs for the layout).
 #[derive(Default)]
@@ -54,7 +58,7 @@ impl IdMap {
             return;
         }
         self.recent.insert(h, key);
-        if self.recent.len() > 4096.max(self.hashes.len() / 8) {
+        if self.recent.len() > MERGE_MIN.max(self.hashes.len() / 8) {
             self.merge();
         }
     }
@@ -82,6 +86,8 @@ impl IdMap {
 
     fn merge(&mut self) {
         let mut fresh: Vec<(u32, u32)> = self.recent.drain().collect();
+        // The map's table would otherwise stay at the size it grew to, held empty.
+        self.recent.shrink_to_fit();
         fresh.sort_unstable();
         let n = self.hashes.len() - self.removed_in_sorted + fresh.len();
         let (mut hashes, mut keys) = (Vec::with_capacity(n), Vec::with_capacity(n));
@@ -175,6 +181,20 @@ mod tests {
         m.insert("id-3", 77);
         assert_eq!(m.get("id-3"), Some(77));
         assert!(m.memory_usage_bytes() < 20_000 * 16);
+    }
+
+    #[test]
+    fn a_small_map_holds_about_its_entries() {
+        let mut m = IdMap::default();
+        for i in 0..400u32 {
+            m.insert(&format!("id-{i}"), i);
+        }
+        // 8 bytes per id in the sorted arrays, plus the unmerged rest in a small hash map (a
+        // map of 4,096 entries once sat beside a few hundred ids).
+        assert!(m.memory_usage_bytes() <= 400 * 8 + 3 * 1024, "{}", m.memory_usage_bytes());
+        for i in 0..400u32 {
+            assert_eq!(m.get(&format!("id-{i}")), Some(i));
+        }
     }
 
     #[test]

@@ -59,6 +59,11 @@ impl DocLens {
         self.long.shrink_to_fit();
     }
 
+    /// Makes room for `extra` more lengths (see [`super::reserve_gently`]).
+    pub fn reserve(&mut self, extra: usize) {
+        super::reserve_gently(&mut self.small, extra);
+    }
+
     /// Heap bytes held.
     pub fn heap_bytes(&self) -> usize {
         self.small.capacity() + self.long.capacity() * 9

@@ -41,6 +41,23 @@ const COMPACT_MIN_DELETED: usize = 4096;
 /// Batches smaller than this are analyzed on the calling thread: spawning costs more.
 const PARALLEL_MIN: usize = 4096;
 
+/// Makes room for `extra` more items, growing by an eighth of the length when that is more
+/// instead of doubling: per-document arrays then hold at most an eighth of spare capacity
+/// (doubling left up to half of it, which `memory_bytes` counts), for a few more copies.
+pub(crate) fn reserve_gently<T>(v: &mut Vec<T>, extra: usize) {
+    if v.capacity() - v.len() < extra {
+        v.reserve_exact(extra.max(v.len() / 8));
+    }
+}
+
+/// Appends to a per-group (or per-topic) list, growing it as [`reserve_gently`] does.
+fn push_gently(list: &mut Vec<u32>, doc: u32) {
+    if list.len() == list.capacity() {
+        list.reserve_exact((list.len() / 8).max(4));
+    }
+    list.push(doc);
+}
+
 /// How documents are scored against a query.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scoring {
@@ -247,6 +264,13 @@ impl KeywordIndex {
             let (analyzer, topics) = (&self.params.analyzer, &self.topics);
             texts.par_chunks(size).map(|c| ingest::analyze_chunk(analyzer, topics, c)).collect()
         };
+        let n = ids.len();
+        self.ids.reserve(n);
+        self.lens.reserve(n);
+        self.uniq.reserve(n);
+        reserve_gently(&mut self.doc_group, n);
+        let words = (self.ids.len() + n).div_ceil(64) - self.alive.len();
+        reserve_gently(&mut self.alive, words);
         let first = self.ids.len() as u32;
         let mut base = first;
         for chunk in chunks {
@@ -269,9 +293,9 @@ impl KeywordIndex {
             };
             self.doc_group.push(group);
             if group != NO_GROUP {
-                self.group_docs[group as usize].push(doc);
+                push_gently(&mut self.group_docs[group as usize], doc);
             } else {
-                self.ungrouped.push(doc);
+                push_gently(&mut self.ungrouped, doc);
             }
         }
         self.tail_docs += ids.len();
@@ -348,7 +372,7 @@ impl KeywordIndex {
             let mut m = *mask;
             while m != 0 {
                 let t = m.trailing_zeros() as usize;
-                self.topic_docs[t].push(base + d as u32);
+                push_gently(&mut self.topic_docs[t], base + d as u32);
                 m &= m - 1;
             }
         }

@@ -98,7 +98,7 @@ impl KeywordIndex {
         let n = self.ids.len();
         put_varint(&mut w, n as u64);
         let mut prev = 0u64;
-        for &id in self.ids.as_slice() {
+        for id in self.ids.iter() {
             let delta = id.wrapping_sub(prev) as i64;
             put_varint(&mut w, ((delta << 1) ^ (delta >> 63)) as u64);
             prev = id;
