@@ -357,8 +357,11 @@ class MemoryBackend(AsyncTwins):
             and (store := self._columnar()) is not None
         ):
             # The batched path with one message: no Message made, the index add buffered.
-            target = fields.pop("session_id", None)
-            item = {"role": message_or_role, "content": content, **fields}
+            if fields:
+                target = fields.pop("session_id", None)
+                item = {"role": message_or_role, "content": content, **fields}
+            else:
+                target, item = None, {"role": message_or_role, "content": content}
             with self._lock:
                 self._check_open()
                 return self._ingest(store, [item], target, "error", single=True)[0]
