@@ -357,8 +357,11 @@ class MemoryBackend(AsyncTwins):
             and (store := self._columnar()) is not None
         ):
             # The batched path with one message: no Message made, the index add buffered.
-            target = fields.pop("session_id", None)
-            item = {"role": message_or_role, "content": content, **fields}
+            if fields:
+                target = fields.pop("session_id", None)
+                item = {"role": message_or_role, "content": content, **fields}
+            else:
+                target, item = None, {"role": message_or_role, "content": content}
             with self._lock:
                 self._check_open()
                 return self._ingest(store, [item], target, "error", single=True)[0]
@@ -681,6 +684,25 @@ class MemoryBackend(AsyncTwins):
         the rest: pages go back in time, ``get_messages(limit=20, offset=20)`` being the second
         page of the newest twenty.
         """
+        if (
+            limit is None
+            and offset is None
+            and after is None
+            and before is None
+            and filters is None
+            and self.max_age_days is None
+        ):
+            # The common call, a whole session: nothing to check or filter, and the store's
+            # list is already new (no copy).
+            with self._lock:
+                self._check_open()
+                sessions = self._scope(session_id)
+                store = self._store_impl
+                if len(sessions) == 1:
+                    return store.messages(sessions[0])
+                msgs = [m for sid in sessions for m in store.messages(sid)]
+            msgs.sort(key=chrono_key)
+            return msgs
         n = check_count(limit, "limit")
         skip = check_count(offset, "offset") or 0
         lo = check_time(after, "after")

@@ -38,6 +38,14 @@ def test_add_returns_unique_sortable_ids_and_get_is_chronological(memory):
     assert len(memory) == len(TURNS)
 
 
+def test_the_list_get_messages_returns_is_the_callers(memory):
+    fill(memory)
+    first = memory.get_messages()
+    first.clear()
+    assert len(memory.get_messages()) == len(TURNS)
+    assert memory.get_messages() is not memory.get_messages()
+
+
 def test_limit_keeps_the_newest(memory):
     fill(memory)
     assert [m.content for m in memory.get_messages(limit=2)] == [c for _, c in TURNS[-2:]]

@@ -132,7 +132,7 @@ class Store(ABC):
         """Messages in a session (or in the whole store)."""
 
     def messages(self, session_id: str) -> list[Message]:
-        """A session's messages in chronological order."""
+        """A session's messages in chronological order, in a new list the caller may keep."""
         return [m for m in self.get(self.session_keys(session_id)) if m is not None]
 
     def messages_between(

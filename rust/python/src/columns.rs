@@ -287,11 +287,49 @@ impl PyColumns {
         }
     }
 
-    fn message<'py>(&self, py: Python<'py>, row: u32) -> PyResult<Bound<'py, PyAny>> {
-        let r = self.inner.row(row);
-        let key = self.inner.key_of(row);
+    /// What making messages needs, looked up once per call rather than once per message.
+    fn maker<'py>(&self, py: Python<'py>) -> PyResult<Maker<'py>> {
+        let ty = message_type(py)?;
+        let offsets = *SLOT_OFFSETS.get_or_init(py, || probe_offsets(ty));
+        let names = [
+            intern!(py, "role"),
+            intern!(py, "content"),
+            intern!(py, "session_id"),
+            intern!(py, "metadata"),
+            intern!(py, "timestamp"),
+            intern!(py, "importance"),
+            intern!(py, "id"),
+        ];
+        Ok(Maker { py, ty, offsets, names, id: std::cell::RefCell::new(String::with_capacity(64)) })
+    }
+
+    fn make_all<'py>(&self, py: Python<'py>, rows: &[u32]) -> PyResult<Bound<'py, PyList>> {
+        let maker = self.maker(py)?;
+        let items = rows.iter().map(|&r| maker.make(self, r)).collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)
+    }
+
+    fn keys(&self, rows: &[u32]) -> Vec<u64> {
+        rows.iter().map(|&r| self.inner.key_of(r)).collect()
+    }
+}
+
+/// Makes `Message` objects from rows (see [`PyColumns::maker`]).
+struct Maker<'py> {
+    py: Python<'py>,
+    ty: &'py Bound<'py, PyType>,
+    offsets: Option<[usize; 7]>,
+    names: [&'py Bound<'py, PyString>; 7],
+    /// The id's text, reused from one message to the next.
+    id: std::cell::RefCell<String>,
+}
+
+impl<'py> Maker<'py> {
+    fn make(&self, cols: &PyColumns, row: u32) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let r = cols.inner.row_ref(row);
         let meta = if r.meta == ODD {
-            match self.odd.get(&key) {
+            match cols.odd.get(&cols.inner.key_of(row)) {
                 Some(d) => d.bind(py).copy()?,
                 None => PyDict::new(py),
             }
@@ -302,35 +340,37 @@ impl PyColumns {
             Some(x) => PyFloat::new(py, x).into_any(),
             None => py.None().into_bound(py),
         };
-        let values: [(&Bound<'py, PyString>, Bound<'py, PyAny>); 7] = [
-            (intern!(py, "role"), self.roles[r.role as usize].bind(py).clone().into_any()),
-            (intern!(py, "content"), PyString::new(py, r.content).into_any()),
-            (
-                intern!(py, "session_id"),
-                self.sessions[r.session as usize].bind(py).clone().into_any(),
-            ),
-            (intern!(py, "metadata"), meta.into_any()),
-            (intern!(py, "timestamp"), PyFloat::new(py, r.timestamp).into_any()),
-            (intern!(py, "importance"), importance),
-            (intern!(py, "id"), PyString::new(py, &r.id).into_any()),
+        let id = {
+            let mut buf = self.id.borrow_mut();
+            buf.clear();
+            r.push_id(&mut buf);
+            PyString::new(py, &buf)
+        };
+        let values: [Bound<'py, PyAny>; 7] = [
+            cols.roles[r.role as usize].bind(py).clone().into_any(),
+            PyString::new(py, r.content).into_any(),
+            cols.sessions[r.session as usize].bind(py).clone().into_any(),
+            meta.into_any(),
+            PyFloat::new(py, r.timestamp).into_any(),
+            importance,
+            id.into_any(),
         ];
-        let ty = message_type(py)?;
-        let offsets = SLOT_OFFSETS.get_or_init(py, || probe_offsets(ty));
         // SAFETY: a fresh, zeroed instance of Message; each slot is written once, either at the
         // offset the probe found holding exactly what GenericSetAttr stored there, or through
         // object's own setattr (Message.__setattr__ refuses every write: messages are
         // immutable, so their slots are filled as `object.__setattr__` does in Python).
         unsafe {
-            let obj = ffi::PyType_GenericAlloc(ty.as_ptr().cast(), 0);
+            let obj = ffi::PyType_GenericAlloc(self.ty.as_ptr().cast(), 0);
             let obj = Bound::from_owned_ptr_or_err(py, obj)?;
-            for (i, (name, value)) in values.into_iter().enumerate() {
-                match offsets {
+            for (i, value) in values.into_iter().enumerate() {
+                match self.offsets {
                     Some(off) => {
                         let slot =
                             obj.as_ptr().cast::<u8>().add(off[i]).cast::<*mut ffi::PyObject>();
                         *slot = value.into_ptr();
                     }
                     None => {
+                        let name = self.names[i];
                         if ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr())
                             < 0
                         {
@@ -341,15 +381,6 @@ impl PyColumns {
             }
             Ok(obj)
         }
-    }
-
-    fn make_all<'py>(&self, py: Python<'py>, rows: &[u32]) -> PyResult<Bound<'py, PyList>> {
-        let items = rows.iter().map(|&r| self.message(py, r)).collect::<PyResult<Vec<_>>>()?;
-        PyList::new(py, items)
-    }
-
-    fn keys(&self, rows: &[u32]) -> Vec<u64> {
-        rows.iter().map(|&r| self.inner.key_of(r)).collect()
     }
 }
 
@@ -427,18 +458,19 @@ impl PyColumns {
                 p.session = Some(PyString::new(py, DEFAULT_SESSION));
             }
         }
-        let mut seen: HashSet<&str> = HashSet::with_capacity(batch.len());
-        for p in &batch {
-            if let Some(id) = &p.id {
-                if !seen.insert(id.as_str()) {
-                    return Err(invalid(format!(
-                        "message id {} appears twice in one batch",
-                        repr(id.as_str())
-                    )));
+        if batch.len() > 1 {
+            let mut seen: HashSet<&str> = HashSet::with_capacity(batch.len());
+            for p in &batch {
+                if let Some(id) = &p.id {
+                    if !seen.insert(id.as_str()) {
+                        return Err(invalid(format!(
+                            "message id {} appears twice in one batch",
+                            repr(id.as_str())
+                        )));
+                    }
                 }
             }
         }
-        drop(seen);
         for p in &mut batch {
             if p.id.is_none() {
                 p.id = Some(Str::Own(ids::new_id()));
@@ -571,10 +603,11 @@ impl PyColumns {
 
     /// The messages under `keys` (None for a key not stored).
     fn get<'py>(&self, py: Python<'py>, keys: Vec<u64>) -> PyResult<Bound<'py, PyList>> {
+        let maker = self.maker(py)?;
         let items = keys
             .iter()
             .map(|&k| match self.inner.row_of(k) {
-                Some(r) => self.message(py, r),
+                Some(r) => maker.make(self, r),
                 None => Ok(py.None().into_bound(py)),
             })
             .collect::<PyResult<Vec<_>>>()?;

@@ -26,8 +26,18 @@ pub fn push_new_id(out: &mut String) {
     let ms = now_ms().max(LAST_MS.load(SeqCst));
     // After 16M ids in one millisecond, move on to the next one: the order is kept.
     LAST_MS.fetch_max(if seq == 0xFF_FFFF { ms + 1 } else { ms }, SeqCst);
-    use std::fmt::Write;
-    let _ = write!(out, "{:012x}{:06x}{:08x}", ms & 0xFFFF_FFFF_FFFF, seq, TAG.load(SeqCst));
+    push_hex(out, ms & 0xFFFF_FFFF_FFFF, 12);
+    push_hex(out, seq, 6);
+    push_hex(out, u64::from(TAG.load(SeqCst)), 8);
+}
+
+/// Appends the low `digits` hex digits of `v`, zero-padded (what `{:0Nx}` writes, without
+/// the formatting machinery: ids are made once per message).
+fn push_hex(out: &mut String, v: u64, digits: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for i in (0..digits).rev() {
+        out.push(HEX[((v >> (4 * i)) & 15) as usize] as char);
+    }
 }
 
 /// A new id.

@@ -74,6 +74,31 @@ pub struct Row<'a> {
     pub meta: &'a [u8],
 }
 
+/// A stored message as [`Row`], with its id still in stored form.
+#[derive(Clone, Debug)]
+pub struct RowRef<'a> {
+    id: (u64, &'a [u8]),
+    /// The session's index (see [`Columns::session_name`]).
+    pub session: u32,
+    /// The role's index (see [`Columns::role_name`]).
+    pub role: u32,
+    /// The text.
+    pub content: &'a str,
+    /// UTC epoch seconds.
+    pub timestamp: f64,
+    /// Importance, if scored.
+    pub importance: Option<f64>,
+    /// The encoded metadata.
+    pub meta: &'a [u8],
+}
+
+impl RowRef<'_> {
+    /// Appends the message id to `out`.
+    pub fn push_id(&self, out: &mut String) {
+        push_decoded_id(self.id.0, self.id.1, out);
+    }
+}
+
 #[derive(Debug, Default)]
 struct Session {
     name: String,
@@ -156,31 +181,64 @@ fn nibble(c: u8) -> u8 {
 }
 
 /// The stored form of an id: its code (length << 1 | packed) and bytes.
-fn encode_id(id: &str, out: &mut Vec<u8>) -> u64 {
+/// Calls `f` with an id's stored form: its code (length << 1 | packed) and bytes (packed on
+/// the stack: no allocation per lookup or write).
+fn with_encoded_id<R>(id: &str, f: impl FnOnce(u64, &[u8]) -> R) -> R {
     if packable(id) {
-        for pair in id.as_bytes().chunks_exact(2) {
-            out.push(nibble(pair[0]) << 4 | nibble(pair[1]));
+        let mut buf = [0u8; 32];
+        let n = id.len() / 2;
+        for (out, pair) in buf.iter_mut().zip(id.as_bytes().chunks_exact(2)) {
+            *out = nibble(pair[0]) << 4 | nibble(pair[1]);
         }
-        ((id.len() as u64 / 2) << 1) | 1
+        f(((n as u64) << 1) | 1, &buf[..n])
     } else {
-        out.extend_from_slice(id.as_bytes());
-        (id.len() as u64) << 1
+        f((id.len() as u64) << 1, id.as_bytes())
+    }
+}
+
+/// Appends the text of a stored id to `out`.
+fn push_decoded_id(code: u64, bytes: &[u8], out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    if code & 1 == 1 {
+        out.reserve(bytes.len() * 2);
+        for b in bytes {
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
+        }
+    } else {
+        // Only ever written from a &str.
+        out.push_str(std::str::from_utf8(bytes).unwrap_or(""));
     }
 }
 
 fn decode_id(code: u64, bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     if code & 1 == 1 {
         let mut s = String::with_capacity(bytes.len() * 2);
-        for b in bytes {
-            s.push(HEX[usize::from(b >> 4)] as char);
-            s.push(HEX[usize::from(b & 15)] as char);
-        }
+        push_decoded_id(code, bytes, &mut s);
         std::borrow::Cow::Owned(s)
     } else {
         // Only ever written from a &str.
         std::borrow::Cow::Borrowed(std::str::from_utf8(bytes).unwrap_or(""))
     }
+}
+
+/// Orders two stored ids as their texts order. Packed ids of one length order as their bytes
+/// (lowercase hex digits sort as their values); anything else is compared decoded.
+fn cmp_ids(a: (u64, &[u8]), b: (u64, &[u8])) -> Ordering {
+    if a.0 == b.0 && a.0 & 1 == 1 {
+        a.1.cmp(b.1)
+    } else {
+        decode_id(a.0, a.1).cmp(&decode_id(b.0, b.1))
+    }
+}
+
+fn varint_len(mut v: u64) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
 }
 
 /// Where a row's parts sit in the arena.
@@ -234,14 +292,29 @@ impl Columns {
 
     /// The live row holding message `id`.
     pub fn find(&self, id: &str) -> Option<u32> {
-        let mut buf = Vec::with_capacity(id.len());
-        let code = encode_id(id, &mut buf);
-        let hash = self.hash_id(code, &buf);
-        self.by_id.find(hash, |&row| self.id_bytes(row) == (code, &buf[..])).copied()
+        with_encoded_id(id, |code, bytes| {
+            let hash = self.hash_id(code, bytes);
+            self.by_id.find(hash, |&row| self.id_bytes(row) == (code, bytes)).copied()
+        })
     }
 
     /// A row's fields (the row must be live or at least once stored).
     pub fn row(&self, row: u32) -> Row<'_> {
+        let r = self.row_ref(row);
+        Row {
+            id: decode_id(r.id.0, r.id.1),
+            session: r.session,
+            role: r.role,
+            content: r.content,
+            timestamp: r.timestamp,
+            importance: r.importance,
+            meta: r.meta,
+        }
+    }
+
+    /// A row's fields with its id left in stored form (see [`RowRef::push_id`]): reading many
+    /// rows then makes no allocation per row.
+    pub fn row_ref(&self, row: u32) -> RowRef<'_> {
         let (buf, s) = self.span(row);
         let r = row as usize;
         let importance = match self.importances[r] {
@@ -249,8 +322,8 @@ impl Columns {
             EXACT_IMPORTANCE => self.exact.get(&row).copied(),
             k => Some(f64::from(k) / 10_000.0),
         };
-        Row {
-            id: decode_id(s.id_code, &buf[s.id.0..s.id.1]),
+        RowRef {
+            id: (s.id_code, &buf[s.id.0..s.id.1]),
             session: self.sessions_col[r],
             role: self.roles_col[r],
             // Only ever written from a &str.
@@ -307,15 +380,16 @@ impl Columns {
         self.order.values().copied().collect()
     }
 
-    fn chrono(&self, row: u32) -> (f64, std::borrow::Cow<'_, str>) {
-        let (code, bytes) = self.id_bytes(row);
-        (self.timestamps[row as usize], decode_id(code, bytes))
+    /// Orders two rows by (timestamp, id); the ids are looked at only on a tie.
+    fn chrono_cmp(&self, a: u32, b: u32) -> Ordering {
+        let (ta, tb) = (self.timestamps[a as usize], self.timestamps[b as usize]);
+        ta.partial_cmp(&tb)
+            .unwrap_or(Ordering::Equal)
+            .then_with(|| cmp_ids(self.id_bytes(a), self.id_bytes(b)))
     }
 
     fn before(&self, a: u32, b: u32) -> bool {
-        let (ta, ia) = self.chrono(a);
-        let (tb, ib) = self.chrono(b);
-        ta.partial_cmp(&tb).unwrap_or(Ordering::Equal).then_with(|| ia.cmp(&ib)).is_lt()
+        self.chrono_cmp(a, b).is_lt()
     }
 
     /// A session's live rows in chronological order (timestamp, then id).
@@ -329,11 +403,7 @@ impl Columns {
             .filter(|&r| self.sessions_col[r as usize] != GONE)
             .collect();
         if session.unordered {
-            rows.sort_by(|&a, &b| {
-                let (ta, ia) = self.chrono(a);
-                let (tb, ib) = self.chrono(b);
-                ta.partial_cmp(&tb).unwrap_or(Ordering::Equal).then_with(|| ia.cmp(&ib))
-            });
+            rows.sort_by(|&a, &b| self.chrono_cmp(a, b));
         }
         rows
     }
@@ -426,24 +496,28 @@ impl Columns {
         if let Some(keys) = &mut self.keys {
             keys.push(key);
         }
-        let mut id_buf = Vec::with_capacity(new.id.len());
-        let code = encode_id(new.id, &mut id_buf);
-        let mut head = Vec::with_capacity(30);
-        put_varint(&mut head, new.content.len() as u64);
-        put_varint(&mut head, code);
-        put_varint(&mut head, new.meta.len() as u64);
-        let size = head.len() + new.content.len() + id_buf.len() + new.meta.len();
-        let fits = self.arena.last().is_some_and(|c| c.capacity() - c.len() >= size);
-        if !fits {
-            self.arena.push(Vec::with_capacity(size.max(CHUNK)));
-        }
-        let chunk_index = self.arena.len() - 1;
-        let chunk = &mut self.arena[chunk_index];
-        self.starts.push((chunk_index as u64) << 32 | chunk.len() as u64);
-        chunk.extend_from_slice(&head);
-        chunk.extend_from_slice(new.content.as_bytes());
-        chunk.extend_from_slice(&id_buf);
-        chunk.extend_from_slice(new.meta);
+        let hash = with_encoded_id(new.id, |code, id| {
+            let size = varint_len(new.content.len() as u64)
+                + varint_len(code)
+                + varint_len(new.meta.len() as u64)
+                + new.content.len()
+                + id.len()
+                + new.meta.len();
+            let fits = self.arena.last().is_some_and(|c| c.capacity() - c.len() >= size);
+            if !fits {
+                self.arena.push(Vec::with_capacity(size.max(CHUNK)));
+            }
+            let chunk_index = self.arena.len() - 1;
+            let chunk = &mut self.arena[chunk_index];
+            self.starts.push((chunk_index as u64) << 32 | chunk.len() as u64);
+            put_varint(chunk, new.content.len() as u64);
+            put_varint(chunk, code);
+            put_varint(chunk, new.meta.len() as u64);
+            chunk.extend_from_slice(new.content.as_bytes());
+            chunk.extend_from_slice(id);
+            chunk.extend_from_slice(new.meta);
+            self.hasher.hash_one((code, id))
+        });
         self.timestamps.push(new.timestamp);
         let imp = match new.importance {
             None => NO_IMPORTANCE,
@@ -462,7 +536,6 @@ impl Columns {
         self.sessions_col.push(s);
         let role = Self::intern(&mut self.roles, &mut self.role_ids, new.role);
         self.roles_col.push(role);
-        let hash = self.hash_id(code, &id_buf);
         let (arena, starts) = (&self.arena, &self.starts);
         let hasher = &self.hasher;
         self.by_id.insert_unique(hash, row, |&r| {
