@@ -36,14 +36,15 @@ def bars(
         ax.text(value * (1.03 if log else 1) + (0 if log else top * 0.01), y, text, va="center")
     if target is not None:
         ax.axvline(target, color="tab:red", linestyle=":", linewidth=1.2, label=target_label)
-        ax.legend(loc="lower right")
+        ax.legend(loc="center right")
     if log:
         ax.set_xscale("log")
         ax.set_xlim(right=top * 4)
     else:
         ax.set_xlim(0, max(top, target or 0) * 1.18)
     ax.set_xlabel(xlabel)
-    ax.set_title(title, fontsize=10)
+    # Over the whole figure: the bars' long labels leave the axes too narrow for it.
+    fig.suptitle(title, fontsize=10)
     ax.grid(True, axis="x", alpha=0.3)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
