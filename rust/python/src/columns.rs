@@ -327,7 +327,7 @@ struct Maker<'py> {
 impl<'py> Maker<'py> {
     fn make(&self, cols: &PyColumns, row: u32) -> PyResult<Bound<'py, PyAny>> {
         let py = self.py;
-        let r = cols.inner.row_ref(row);
+        let r = cols.inner.row(row);
         let meta = if r.meta == ODD {
             match cols.odd.get(&cols.inner.key_of(row)) {
                 Some(d) => d.bind(py).copy()?,

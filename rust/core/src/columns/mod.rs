@@ -55,28 +55,9 @@ pub struct NewRow<'a> {
     pub meta: &'a [u8],
 }
 
-/// A stored message, borrowed from the columns.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Row<'a> {
-    /// The message id.
-    pub id: std::borrow::Cow<'a, str>,
-    /// The session's index (see [`Columns::session_name`]).
-    pub session: u32,
-    /// The role's index (see [`Columns::role_name`]).
-    pub role: u32,
-    /// The text.
-    pub content: &'a str,
-    /// UTC epoch seconds.
-    pub timestamp: f64,
-    /// Importance, if scored.
-    pub importance: Option<f64>,
-    /// The encoded metadata.
-    pub meta: &'a [u8],
-}
-
-/// A stored message as [`Row`], with its id still in stored form.
+/// A stored message, borrowed from the columns; its id stays in stored form until asked for.
 #[derive(Clone, Debug)]
-pub struct RowRef<'a> {
+pub struct Row<'a> {
     id: (u64, &'a [u8]),
     /// The session's index (see [`Columns::session_name`]).
     pub session: u32,
@@ -92,8 +73,13 @@ pub struct RowRef<'a> {
     pub meta: &'a [u8],
 }
 
-impl RowRef<'_> {
-    /// Appends the message id to `out`.
+impl<'a> Row<'a> {
+    /// The message id (decoded when it is stored packed).
+    pub fn id(&self) -> std::borrow::Cow<'a, str> {
+        decode_id(self.id.0, self.id.1)
+    }
+
+    /// Appends the message id to `out`: reading many rows then makes no allocation per row.
     pub fn push_id(&self, out: &mut String) {
         push_decoded_id(self.id.0, self.id.1, out);
     }
@@ -300,21 +286,6 @@ impl Columns {
 
     /// A row's fields (the row must be live or at least once stored).
     pub fn row(&self, row: u32) -> Row<'_> {
-        let r = self.row_ref(row);
-        Row {
-            id: decode_id(r.id.0, r.id.1),
-            session: r.session,
-            role: r.role,
-            content: r.content,
-            timestamp: r.timestamp,
-            importance: r.importance,
-            meta: r.meta,
-        }
-    }
-
-    /// A row's fields with its id left in stored form (see [`RowRef::push_id`]): reading many
-    /// rows then makes no allocation per row.
-    pub fn row_ref(&self, row: u32) -> RowRef<'_> {
         let (buf, s) = self.span(row);
         let r = row as usize;
         let importance = match self.importances[r] {
@@ -322,7 +293,7 @@ impl Columns {
             EXACT_IMPORTANCE => self.exact.get(&row).copied(),
             k => Some(f64::from(k) / 10_000.0),
         };
-        RowRef {
+        Row {
             id: (s.id_code, &buf[s.id.0..s.id.1]),
             session: self.sessions_col[r],
             role: self.roles_col[r],

@@ -22,7 +22,7 @@ fn every_field_round_trips() {
     c.check_room(&[new]).unwrap();
     let r = c.push(0, &new);
     let got = c.row(r);
-    assert_eq!(got.id, hex);
+    assert_eq!(got.id(), hex);
     assert_eq!(c.session_name(got.session), "s\u{e9}");
     assert_eq!(c.role_name(got.role), "\u{1F916}");
     assert_eq!(got.content, new.content);
@@ -32,7 +32,7 @@ fn every_field_round_trips() {
     // Ids that are not packable hex keep their bytes: upper case, odd length, unicode.
     for (k, id) in ["ABCD", "abc", "\u{e9}\u{e9}", "x"].iter().enumerate() {
         let r = c.push(k as u64 + 1, &row(id, "s", "", 0.0));
-        assert_eq!(c.row(r).id, *id);
+        assert_eq!(c.row(r).id(), *id);
         assert_eq!(c.find(id), Some(r));
     }
     assert_eq!(c.find("abcd"), None);
@@ -128,7 +128,7 @@ proptest! {
             let r = c.row_of(*key).unwrap();
             prop_assert_eq!(c.find(id), Some(r));
             let got = c.row(r);
-            prop_assert_eq!(&got.id, id);
+            prop_assert_eq!(got.id(), id.as_str());
             prop_assert_eq!(c.session_name(got.session), sid.as_str());
             prop_assert_eq!(got.content, text.as_str());
         }
@@ -195,7 +195,7 @@ proptest! {
             c.push(k as u64, &row(id, "s", "", 1.0));
         }
         let listed: Vec<String> =
-            c.session_rows("s").into_iter().map(|r| c.row(r).id.into_owned()).collect();
+            c.session_rows("s").into_iter().map(|r| c.row(r).id().into_owned()).collect();
         let mut want: Vec<String> = ids.into_iter().collect();
         want.sort();
         let mut pushed_sorted = listed.clone();
@@ -205,14 +205,14 @@ proptest! {
         prop_assert_eq!(listed, want);
     }
 
-    /// A row's id read through `row_ref` is the one `row` decodes.
+    /// A row's id appended in place is the one `id()` decodes.
     #[test]
-    fn row_ref_ids_match(id in "[0-9a-f]{2,8}|.{1,8}") {
+    fn pushed_ids_match_decoded_ones(id in "[0-9a-f]{2,8}|.{1,8}") {
         let mut c = Columns::new();
         let r = c.push(0, &row(&id, "s", "t", 0.0));
         let mut out = String::from("x");
-        c.row_ref(r).push_id(&mut out);
+        c.row(r).push_id(&mut out);
         prop_assert_eq!(&out[1..], id.as_str());
-        prop_assert_eq!(c.row(r).id, id);
+        prop_assert_eq!(c.row(r).id(), id);
     }
 }
