@@ -143,6 +143,26 @@ def test_an_unreachable_cluster_is_a_clear_error() -> None:
         asyncio.run(mem.aget_messages())
 
 
+def _waits(raw: RedisCluster) -> int:
+    """How many WAIT commands the cluster's masters have served."""
+    stats = raw.info("commandstats", target_nodes=RedisCluster.PRIMARIES)
+    return sum(node.get("cmdstat_wait", {}).get("calls", 0) for node in stats.values())
+
+
+def test_writes_wait_for_a_replica_and_reads_do_not(nodes: list[str], prefix: str) -> None:
+    # Redis replicates asynchronously: a write is acknowledged only once a replica holds it.
+    mem = RedisMemory(cluster_nodes=nodes, prefix=prefix)
+    raw = _raw(nodes)
+    before = _waits(raw)
+    for i in range(6):
+        mem.add_message("user", f"turn {i}", session_id=SESSIONS[i])
+    after_writes = _waits(raw)
+    assert after_writes - before >= 6, "each add waits for a replica"
+    mem.get_messages(ALL_SESSIONS)
+    mem.search("turn", session_id=ALL_SESSIONS)
+    assert _waits(raw) == after_writes, "reads do not wait"
+
+
 # ---------------------------------------------------------------- a master dies mid-run
 @pytest.fixture
 def own_cluster() -> Iterator[RedisClusterServers]:

@@ -133,24 +133,32 @@ _RESEND = object()
 REPLICAS_TTL = 5.0
 
 
-class _Acks:
-    """Where a step's writes wait for a replica: the node of each writing call (when that node
-    has a replica; redis-py's cluster client does not track replicas, so each master is asked,
-    every ``REPLICAS_TTL`` seconds), the ``WAIT`` queued after the call, and its reply's check."""
+class _Acked:
+    """One pipeline of a step's calls on a cluster, each write followed by ``WAIT 1 <ms>`` on
+    its node's connection when that node has a replica. redis-py's cluster client does not
+    track replicas, so each master is asked (``known``: node name -> (asked at, replicas)),
+    again after ``REPLICAS_TTL`` seconds. Builds the pipeline and reads its replies; the
+    link does the I/O, sync or async."""
 
-    def __init__(self, client: Any, timeout_ms: int, where: str, known: dict[str, Any]) -> None:
-        self.client = client
+    def __init__(
+        self, client: Any, calls: list[Call], timeout_ms: int, where: str, known: dict[str, Any]
+    ) -> None:
+        self.calls = calls
         self.timeout_ms = timeout_ms
         self.where = where
-        self.known = known  # node name -> (asked at, replicas)
-        self.nodes: dict[int, Any] = {}  # id(call) -> its node, when it waits
+        self.known = known
+        # Only writes have a node to wait on (a plain command names no keys).
+        self.nodes = [client.get_node_from_key(c.keys[0]) if _writes(c) else None for c in calls]
 
-    def node(self, call: Call) -> Any:
-        return self.client.get_node_from_key(call.keys[0])
-
-    def unknown(self, node: Any) -> bool:
-        seen = self.known.get(node.name)
-        return seen is None or time.monotonic() - seen[0] > REPLICAS_TTL
+    def to_ask(self) -> list[Any]:
+        """The writes' nodes whose count of replicas is not known or too old."""
+        now = time.monotonic()
+        nodes = {n.name: n for n in self.nodes if n is not None}
+        return [
+            n
+            for n in nodes.values()
+            if n.name not in self.known or now - self.known[n.name][0] > REPLICAS_TTL
+        ]
 
     def learn(self, node: Any, info: Any) -> None:
         # redis-py parses INFO into a dict (keyed by node when it went to several).
@@ -159,21 +167,38 @@ class _Acks:
         replicas = info.get("connected_slaves", 0) if isinstance(info, dict) else 0
         self.known[node.name] = (time.monotonic(), int(replicas))
 
-    def waits(self, call: Call, node: Any) -> bool:
-        if _writes(call) and self.known.get(node.name, (0, 0))[1] > 0:
-            self.nodes[id(call)] = node
-            return True
-        return False
+    def fill(self, pipe: Any, args: Callable[[Call], tuple[Any, ...]]) -> list[bool]:
+        """Queues the calls and their ``WAIT``s; returns which calls wait."""
+        waits = []
+        for call, node in zip(self.calls, self.nodes, strict=True):
+            pipe.execute_command(*args(call))
+            waits.append(node is not None and self.known.get(node.name, (0, 0))[1] > 0)
+            if waits[-1]:
+                pipe.execute_command("WAIT", 1, self.timeout_ms, target_nodes=node)
+        return waits
 
-    def queue(self, pipe: Any, call: Call, args: Callable[[Call], tuple[Any, ...]]) -> None:
-        pipe.execute_command(*args(call))
-        if id(call) in self.nodes:
-            pipe.execute_command("WAIT", 1, self.timeout_ms, target_nodes=self.nodes[id(call)])
+    def replies(self, waits: list[bool], replies: Any, noscript: type[BaseException]) -> list[Any]:
+        """The calls' replies, each ``WAIT`` checked; ``_RESEND`` for a script the server did
+        not know (sent again by source)."""
+        it = iter(replies)
+        out: list[Any] = []
+        for waited in waits:
+            reply = next(it)
+            ack = next(it) if waited else None
+            if isinstance(reply, noscript):
+                out.append(_RESEND)
+                continue
+            if isinstance(reply, BaseException):
+                raise reply
+            if waited:
+                self._check(ack)
+            out.append(reply)
+        return out
 
-    def check(self, reply: Any) -> None:
-        if isinstance(reply, BaseException):
-            raise reply
-        if int(reply) < 1:
+    def _check(self, ack: Any) -> None:
+        if isinstance(ack, BaseException):
+            raise ack
+        if int(ack) < 1:
             raise BackendUnavailableError(
                 f"Redis at {self.where}: no replica confirmed the write within"
                 f" {self.timeout_ms} ms; it reached its master and may be lost if that master"
@@ -207,7 +232,7 @@ class RedisLink:
     ) -> None:
         self._make_sync = make_sync
         self._ack_timeout_ms = ack_timeout_ms
-        self._replicas: dict[str, Any] = {}  # node name -> (asked at, replicas); see _Acks
+        self._replicas: dict[str, Any] = {}  # node name -> (asked at, replicas); see _Acked
         self._owns_sync = owns_sync
         # redis-py's asyncio pools refuse a connection beyond their size instead of waiting for
         # one: at most this many steps are in flight per event loop (the pools' size).
@@ -255,22 +280,21 @@ class RedisLink:
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
-    def _acks(self, client: Any, calls: list[Call]) -> _Acks | None:
-        """How this step's writes wait for a replica, or None when nothing in it writes or
-        this is not a cluster."""
-        if not self.cluster or not any(_writes(c) for c in calls):
+    def _acked_groups(self, step: Step) -> list[list[Call]] | None:
+        """The pipelines a step runs in when its writes wait for a replica (see ``_Acked``),
+        or None when nothing in it writes or this is not a cluster."""
+        if not self.cluster or not any(_writes(c) for c in step.calls):
             return None
-        return _Acks(client, self._ack_timeout_ms, self.where, self._replicas)
+        return [[c] for c in step.calls] if step.ordered else [step.calls]
 
     def _execute(self, step: Step) -> list[Any]:
         try:
             client = self.client()
             calls = step.calls
-            acks = self._acks(client, calls)
-            if acks is not None:
-                groups = [[c] for c in calls] if step.ordered else [calls]
+            groups = self._acked_groups(step)
+            if groups is not None:
                 try:
-                    return [r for g in groups for r in self._acked(client, g, acks, _args)]
+                    return [r for g in groups for r in self._acked(client, g, _args)]
                 except self._errors:
                     # WAIT and INFO name their node, so redis-py does not learn from their
                     # failure that a master is gone: read the layout again for the next write.
@@ -299,41 +323,18 @@ class RedisLink:
             return client.execute_command(*_source_args(call))
 
     def _acked(
-        self, client: Any, calls: list[Call], acks: _Acks, args: Callable[[Call], tuple[Any, ...]]
+        self, client: Any, calls: list[Call], args: Callable[[Call], tuple[Any, ...]]
     ) -> list[Any]:
-        """Runs ``calls`` in one cluster pipeline, a ``WAIT`` after each write on its node's
-        connection (when that node has a replica); a script the server does not know yet is
-        sent again by source."""
-        nodes = [acks.node(c) for c in calls]
-        for node in {n.name: n for n, c in zip(nodes, calls, strict=True) if _writes(c)}.values():
-            if acks.unknown(node):
-                acks.learn(node, client.execute_command("INFO", "replication", target_nodes=node))
+        """Runs ``calls`` in one pipeline, each write confirmed by a replica (``_Acked``)."""
+        acked = _Acked(client, calls, self._ack_timeout_ms, self.where, self._replicas)
+        for node in acked.to_ask():
+            acked.learn(node, client.execute_command("INFO", "replication", target_nodes=node))
         pipe = client.pipeline(transaction=False)
-        waits = [acks.waits(c, n) for c, n in zip(calls, nodes, strict=True)]
-        for c in calls:
-            acks.queue(pipe, c, args)
-        out = self._unpack(calls, waits, pipe.execute(raise_on_error=False), acks)
+        waits = acked.fill(pipe, args)
+        out = acked.replies(waits, pipe.execute(raise_on_error=False), self._noscript)
         for i, c in enumerate(calls):
             if out[i] is _RESEND:
-                out[i] = self._acked(client, [c], acks, _source_args)[0]
-        return out
-
-    def _unpack(self, calls: list[Call], waits: list[bool], replies: Any, acks: _Acks) -> list[Any]:
-        """The calls' replies from a pipeline's, each ``WAIT`` checked; a call the server
-        did not know as a script is ``_RESEND``."""
-        it = iter(replies)
-        out: list[Any] = []
-        for waited in waits:
-            reply = next(it)
-            ack = next(it) if waited else None
-            if isinstance(reply, self._noscript):
-                out.append(_RESEND)
-                continue
-            if isinstance(reply, BaseException):
-                raise reply
-            if waited:
-                acks.check(ack)
-            out.append(reply)
+                out[i] = self._acked(client, [c], _source_args)[0]
         return out
 
     def close(self) -> None:
@@ -404,11 +405,10 @@ class RedisLink:
     async def _aexecute_on(self, client: Any, step: Step) -> list[Any]:
         try:
             calls = step.calls
-            acks = self._acks(client, calls)
-            if acks is not None:
-                groups = [[c] for c in calls] if step.ordered else [calls]
+            groups = self._acked_groups(step)
+            if groups is not None:
                 try:
-                    return [r for g in groups for r in await self._aacked(client, g, acks, _args)]
+                    return [r for g in groups for r in await self._aacked(client, g, _args)]
                 except self._errors:
                     with contextlib.suppress(*self._errors):
                         await client.nodes_manager.initialize()
@@ -435,22 +435,19 @@ class RedisLink:
             return await client.execute_command(*_source_args(call))
 
     async def _aacked(
-        self, client: Any, calls: list[Call], acks: _Acks, args: Callable[[Call], tuple[Any, ...]]
+        self, client: Any, calls: list[Call], args: Callable[[Call], tuple[Any, ...]]
     ) -> list[Any]:
         """:meth:`_acked` on the asyncio client."""
-        nodes = [acks.node(c) for c in calls]
-        for node in {n.name: n for n, c in zip(nodes, calls, strict=True) if _writes(c)}.values():
-            if acks.unknown(node):
-                info = await client.execute_command("INFO", "replication", target_nodes=node)
-                acks.learn(node, info)
+        acked = _Acked(client, calls, self._ack_timeout_ms, self.where, self._replicas)
+        for node in acked.to_ask():
+            info = await client.execute_command("INFO", "replication", target_nodes=node)
+            acked.learn(node, info)
         pipe = client.pipeline(transaction=False)
-        waits = [acks.waits(c, n) for c, n in zip(calls, nodes, strict=True)]
-        for c in calls:
-            acks.queue(pipe, c, args)
-        out = self._unpack(calls, waits, await pipe.execute(raise_on_error=False), acks)
+        waits = acked.fill(pipe, args)
+        out = acked.replies(waits, await pipe.execute(raise_on_error=False), self._noscript)
         for i, c in enumerate(calls):
             if out[i] is _RESEND:
-                out[i] = (await self._aacked(client, [c], acks, _source_args))[0]
+                out[i] = (await self._aacked(client, [c], _source_args))[0]
         return out
 
     async def aclose(self) -> None:
