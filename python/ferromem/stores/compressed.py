@@ -302,10 +302,7 @@ class CompressedStore(Store):
             # Too uniform or too little to learn from: try again with twice the text.
             self._train_at *= 2
             return
-        if self.blocks.dictionary is None:
-            self.blocks.set_dictionary(dictionary)
-        else:
-            self.blocks.replace_dictionary(dictionary)
+        self.blocks.replace_dictionary(dictionary)  # sets the first one as set_dictionary does
         self._dictionary_sizes.pop(0)
         self._learning = bool(self._dictionary_sizes)
         self._train_at = self._sample_bytes * RETRAIN_FACTOR
