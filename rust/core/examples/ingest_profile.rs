@@ -58,22 +58,26 @@ fn main() {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build();
             let Ok(pool) = pool else { return };
             let ids: Vec<u64> = (0..texts.len() as u64).collect();
-            let (t0, c0) = (Instant::now(), cpu_seconds());
-            let idx = pool.install(|| {
-                let mut idx = KeywordIndex::new(Params::default(), topics.clone())?;
-                idx.add(&ids, &texts, None)?;
-                Ok::<_, ferromem_core::Error>(idx)
-            });
-            let dt = t0.elapsed().as_secs_f64();
-            let cpu = cpu_seconds() - c0;
-            if let Ok(idx) = idx {
-                println!(
-                    "add, {label}, {threads} threads: {:.0} msg/s, {:.0} per CPU second ({} docs)",
-                    n / dt,
-                    n / cpu,
-                    idx.len()
-                );
+            // Best of three rounds: a round's first touch of fresh pages swings single runs.
+            let mut best = (f64::MAX, f64::MAX);
+            for _ in 0..3 {
+                let (t0, c0) = (Instant::now(), cpu_seconds());
+                let idx = pool.install(|| {
+                    let mut idx = KeywordIndex::new(Params::default(), topics.clone())?;
+                    idx.add(&ids, &texts, None)?;
+                    Ok::<_, ferromem_core::Error>(idx)
+                });
+                let dt = t0.elapsed().as_secs_f64();
+                let cpu = cpu_seconds() - c0;
+                if idx.is_ok() {
+                    best = (best.0.min(dt), best.1.min(cpu));
+                }
             }
+            println!(
+                "add, {label}, {threads} threads: {:.0} msg/s, {:.0} per CPU second (best of 3)",
+                n / best.0,
+                n / best.1
+            );
         }
     }
 }

@@ -221,13 +221,40 @@ const STOP_WORDS: &[&str] = &[
 /// that sets and maps of short terms hash and compare integers instead of strings.
 #[inline]
 pub fn pack(term: &str) -> Option<u128> {
+    // Whole-word loads, overlapping for lengths between powers of two: copying the bytes into a
+    // buffer and reading it back stalled on store forwarding, a fifth of ingestion's time.
     let b = term.as_bytes();
-    if b.len() > 16 {
-        return None;
-    }
-    let mut buf = [0u8; 16];
-    buf[..b.len()].copy_from_slice(b);
-    Some(u128::from_le_bytes(buf))
+    let n = b.len();
+    let (lo, hi) = match n {
+        0 => (0, 0),
+        1..=3 => (
+            u64::from(b[0])
+                | u64::from(b[n / 2]) << (8 * (n / 2))
+                | u64::from(b[n - 1]) << (8 * (n - 1)),
+            0,
+        ),
+        4..=7 => (u64::from(load_u32(b, 0)) | u64::from(load_u32(b, n - 4)) << (8 * (n - 4)), 0),
+        8 => (load_u64(b, 0), 0),
+        9..=16 => (load_u64(b, 0), load_u64(b, n - 8) >> (8 * (16 - n))),
+        _ => return None,
+    };
+    Some(u128::from(lo) | u128::from(hi) << 64)
+}
+
+/// The four bytes of `b` from `at`, little-endian (the caller keeps `at + 4 <= b.len()`).
+#[inline]
+fn load_u32(b: &[u8], at: usize) -> u32 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(w)
+}
+
+/// The eight bytes of `b` from `at`, little-endian (the caller keeps `at + 8 <= b.len()`).
+#[inline]
+fn load_u64(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
 }
 
 /// True when `term` (lower case) is an English stop word.
@@ -261,28 +288,61 @@ impl Analyzer {
     /// Calls `emit` with every term of `text`, in order; `buf` is scratch space reused across
     /// calls so that analysis allocates nothing in the steady state.
     pub fn for_each_term(&self, text: &str, buf: &mut String, mut emit: impl FnMut(&str)) {
+        self.for_each_word(text, buf, |word| {
+            if self.finish_word(word) {
+                emit(word);
+            }
+        });
+    }
+
+    /// Calls `word` with every word of `text`, in order, lower-cased and folded but not yet
+    /// checked against the stop words nor stemmed: [`Analyzer::finish_word`] does that, so that
+    /// a caller can remember what each distinct word became instead of finishing it again.
+    pub fn for_each_word(&self, text: &str, buf: &mut String, mut word: impl FnMut(&mut String)) {
         buf.clear();
-        for c in text.chars() {
-            if c.is_ascii() {
-                if c.is_ascii_alphanumeric() {
-                    buf.push(if self.lowercase { c.to_ascii_lowercase() } else { c });
-                } else {
-                    self.flush(buf, &mut emit);
-                }
-            } else if c.is_alphanumeric() {
+        let bytes = text.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b.is_ascii_alphanumeric() {
+                buf.push(char::from(if self.lowercase { b.to_ascii_lowercase() } else { b }));
+                i += 1;
+                continue;
+            }
+            if b.is_ascii() {
+                end_word(buf, &mut word);
+                i += 1;
+                continue;
+            }
+            // `i` is on a character boundary: only whole ASCII bytes and characters are skipped.
+            let Some(c) = text[i..].chars().next() else { break };
+            i += c.len_utf8();
+            if c.is_alphanumeric() {
                 if is_ideographic(c) {
-                    self.flush(buf, &mut emit);
+                    end_word(buf, &mut word);
                     buf.push(c);
-                    emit(buf);
-                    buf.clear();
+                    end_word(buf, &mut word);
                 } else {
                     self.push_char(c, buf);
                 }
             } else if !is_joiner(c) {
-                self.flush(buf, &mut emit);
+                end_word(buf, &mut word);
             }
         }
-        self.flush(buf, &mut emit);
+        end_word(buf, &mut word);
+    }
+
+    /// Turns a word from [`Analyzer::for_each_word`] into its term, in place; false when the
+    /// word is no term (too long, or a stop word).
+    #[inline]
+    pub fn finish_word(&self, word: &mut String) -> bool {
+        if word.len() > MAX_TERM_BYTES || (self.stop_words && is_stop_word(word)) {
+            return false;
+        }
+        if self.stem {
+            stem_light(word);
+        }
+        true
     }
 
     /// Every term of `text`, as owned strings (for tests and debugging; the index streams).
@@ -313,17 +373,13 @@ impl Analyzer {
             buf.push(c);
         }
     }
+}
 
-    fn flush(&self, buf: &mut String, emit: &mut impl FnMut(&str)) {
-        if buf.is_empty() {
-            return;
-        }
-        if buf.len() <= MAX_TERM_BYTES && !(self.stop_words && is_stop_word(buf)) {
-            if self.stem {
-                stem_light(buf);
-            }
-            emit(buf);
-        }
+/// Hands a finished word in `buf` to `word` and empties `buf`.
+#[inline]
+fn end_word(buf: &mut String, word: &mut impl FnMut(&mut String)) {
+    if !buf.is_empty() {
+        word(buf);
         buf.clear();
     }
 }
@@ -336,6 +392,20 @@ fn is_joiner(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pack_is_the_zero_padded_bytes_at_every_length() {
+        let text = "abcdefghijklmnopqrstuvwxyz";
+        for n in 0..=text.len() {
+            let term = &text[..n];
+            let want = (n <= 16).then(|| {
+                let mut b = [0u8; 16];
+                b[..n].copy_from_slice(term.as_bytes());
+                u128::from_le_bytes(b)
+            });
+            assert_eq!(pack(term), want, "length {n}");
+        }
+    }
 
     #[test]
     fn stop_words_are_sorted_for_binary_search() {

@@ -32,6 +32,9 @@ pub struct Chunk {
     pub topics: Vec<u64>,
 }
 
+/// Marks a word that is no term (a stop word, or too long) in `analyze_chunk`'s word cache.
+const NOT_A_TERM: u32 = u32::MAX;
+
 /// Analyzes `texts` (one chunk) into local postings.
 pub fn analyze_chunk(analyzer: &Analyzer, topics: &Topics, texts: &[&str]) -> Chunk {
     let with_topics = !topics.keywords.is_empty();
@@ -48,26 +51,46 @@ pub fn analyze_chunk(analyzer: &Analyzer, topics: &Topics, texts: &[&str]) -> Ch
     let mut pair_term: Vec<u32> = Vec::with_capacity(texts.len() * 16);
     let mut pair_doc: Vec<u32> = Vec::with_capacity(texts.len() * 16);
     let mut pair_tf: Vec<u8> = Vec::with_capacity(texts.len() * 16);
+    // What each distinct short word became: its local term id, or NOT_A_TERM. Most words of a
+    // chunk were seen before, and one integer probe then replaces the stop-word check, the
+    // stemmer and the term look-up.
+    let mut words: FxHashMap<u128, u32> = FxHashMap::default();
     let mut buf = String::new();
     let mut doc_terms: Vec<u32> = Vec::new();
     for (doc, text) in texts.iter().enumerate() {
         doc_terms.clear();
-        analyzer.for_each_term(text, &mut buf, |term| {
-            let next = terms.len() as u32;
-            let id = match pack(term) {
-                Some(key) => *short.entry(key).or_insert(next),
-                None => match long.get(term) {
-                    Some(&id) => id,
-                    None => *long.entry(term.into()).or_insert(next),
-                },
-            };
-            if id == next {
-                terms.push(term.into());
-                if with_topics {
-                    keywords.push(topics.keywords_of(term));
+        analyzer.for_each_word(text, &mut buf, |word| {
+            let word_key = pack(word);
+            if let Some(&id) = word_key.and_then(|k| words.get(&k)) {
+                if id != NOT_A_TERM {
+                    doc_terms.push(id);
                 }
+                return;
             }
-            doc_terms.push(id);
+            let id = if analyzer.finish_word(word) {
+                let term: &str = word;
+                let next = terms.len() as u32;
+                let id = match pack(term) {
+                    Some(key) => *short.entry(key).or_insert(next),
+                    None => match long.get(term) {
+                        Some(&id) => id,
+                        None => *long.entry(term.into()).or_insert(next),
+                    },
+                };
+                if id == next {
+                    terms.push(term.into());
+                    if with_topics {
+                        keywords.push(topics.keywords_of(term));
+                    }
+                }
+                doc_terms.push(id);
+                id
+            } else {
+                NOT_A_TERM
+            };
+            if let Some(k) = word_key {
+                words.insert(k, id);
+            }
         });
         doc_terms.sort_unstable();
         let first_pair = pair_term.len();

@@ -123,6 +123,55 @@ fn bm25_top_k_matches_brute_force_on_random_corpora_with_deletions_and_groups() 
 }
 
 #[test]
+fn words_seen_again_are_indexed_as_the_analyzer_makes_them() {
+    // Ingestion remembers what each distinct word became (term, or no term); words that share
+    // a stem, differ in case or accents, stop words, words of 16 and 17 bytes (the packed-key
+    // limit) and over 64 (dropped) must score exactly as the analyzer's own terms do.
+    let vocab = [
+        "Cats",
+        "cat",
+        "CATS",
+        "running",
+        "run",
+        "runs",
+        "the",
+        "The",
+        "and",
+        "café",
+        "cafe",
+        "CAFÉ",
+        "sixteen_bytes_ab",
+        "sixteenbytesabcd",
+        "seventeenbytesabc",
+        "seventeenbytesabd",
+        "straße",
+        "strasse",
+        "東京",
+        "x1",
+        "42",
+        &"long".repeat(17),
+    ];
+    let mut rng = Lcg(11);
+    let mut idx = index(Scoring::Bm25);
+    let mut docs: Vec<(u64, String, &str)> = vec![];
+    for i in 0..400u64 {
+        let len = 1 + rng.below(10) as usize;
+        let text: Vec<&str> =
+            (0..len).map(|_| vocab[rng.below(vocab.len() as u64) as usize]).collect();
+        docs.push((i, text.join(if i % 2 == 0 { " " } else { ", " }), ""));
+    }
+    // One batch, one chunk: its word cache sees every word again and again.
+    let ids: Vec<u64> = docs.iter().map(|d| d.0).collect();
+    let texts: Vec<&str> = docs.iter().map(|d| d.1.as_str()).collect();
+    idx.add(&ids, &texts, None).unwrap();
+    let params = *idx.params();
+    for word in vocab {
+        let all = brute_force(&docs, word, &params, None);
+        assert_top_k(&idx.search(word, 10, None).unwrap(), &all, 10);
+    }
+}
+
+#[test]
 fn jaccard_is_the_seeds_set_similarity() {
     let mut idx = index(Scoring::Jaccard);
     idx.add(&[1, 2, 3], &["red apple pie", "red car", "blue sky above"], None).unwrap();
