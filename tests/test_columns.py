@@ -179,6 +179,34 @@ def test_batched_path_matches_the_message_path():
     assert all(f[4] is not None for f in fields[0])
 
 
+class _Turn(Message):
+    """A subclass: its fields are read through attribute look-ups, not the slots directly."""
+
+    __slots__ = ()
+
+
+def test_messages_subclasses_and_hollow_messages_on_the_batched_path():
+    """Exact Messages are read from their slots, subclasses through getattr, both the same; a
+    Message made without its constructor (unset slots) is a typed error that writes nothing."""
+    kw = {"session_id": "s", "metadata": {"k": [1]}, "timestamp": 7.5, "importance": 0.25}
+    mem = IndexedMemory()
+    ids = mem.add_messages(
+        [Message("user", "exact cat", id="a", **kw), _Turn("bot", "sub cat", id="b", **kw)],
+        session_id=ALL_SESSIONS,
+    )
+    assert ids == ["a", "b"]
+    got = mem.get_messages(session_id="s")
+    assert [(m.role, m.content, m.id, m.metadata, m.timestamp, m.importance) for m in got] == [
+        ("user", "exact cat", "a", {"k": [1]}, 7.5, 0.25),
+        ("bot", "sub cat", "b", {"k": [1]}, 7.5, 0.25),
+    ]
+    for hollow in (Message.__new__(Message), _Turn.__new__(_Turn)):
+        with pytest.raises(InvalidTypeError, match="constructor"):
+            mem.add_messages([Message("user", "lost cat", session_id="s"), hollow], session_id="s")
+        assert mem.store.count() == 2
+        assert len(mem.search("cat", session_id="s")) == 2
+
+
 def test_the_target_session_rule_holds_on_the_batched_path():
     mem = IndexedMemory(session_id="bound")
     mem.add_messages([{"role": "user", "content": "x"}])

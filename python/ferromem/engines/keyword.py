@@ -14,8 +14,10 @@ from .base import Engine, Ranking
 __all__ = ["KeywordEngine"]
 
 # Single adds reach the index in batches of this many (and before any read), so that one
-# add_message costs a few list appends instead of a round trip into Rust.
-_FLUSH_AT = 4096
+# add_message costs a few list appends instead of a round trip into Rust. Larger batches index
+# faster (each learns its words once): 16384 measured 20-30% more single adds per second than
+# 4096, for at most some 30 ms of indexing on the first read after them.
+_FLUSH_AT = 16384
 
 
 class KeywordEngine(Engine):

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use ferromem_core::columns::{ids, Columns, NewRow};
 use ferromem_core::importance as imp;
+use pyo3::exceptions::PyAttributeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyFloat, PyInt, PyList, PyString, PyType};
@@ -32,7 +33,7 @@ static SLOT_OFFSETS: PyOnceLock<Option<[usize; 7]>> = PyOnceLock::new();
 /// member descriptors.
 fn probe_offsets(ty: &Bound<'_, PyType>) -> Option<[usize; 7]> {
     let py = ty.py();
-    let names = ["role", "content", "session_id", "metadata", "timestamp", "importance", "id"];
+    let names = slot_names(py);
     let size: usize = ty.getattr("__basicsize__").ok()?.extract().ok()?;
     let word = std::mem::size_of::<*mut ffi::PyObject>();
     let head = std::mem::size_of::<ffi::PyObject>();
@@ -47,7 +48,6 @@ fn probe_offsets(ty: &Bound<'_, PyType>) -> Option<[usize; 7]> {
             Bound::from_owned_ptr_or_opt(py, ffi::PyType_GenericAlloc(ty.as_ptr().cast(), 0))?;
         let mut out = [0usize; 7];
         for (i, name) in names.iter().enumerate() {
-            let name = PyString::new(py, name);
             if ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), markers[i].as_ptr()) < 0 {
                 ffi::PyErr_Clear();
                 return None;
@@ -123,20 +123,65 @@ fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// The names of a `Message`'s slots, in the order of [`probe_offsets`].
+fn slot_names(py: Python<'_>) -> [&Bound<'_, PyString>; 7] {
+    [
+        intern!(py, "role"),
+        intern!(py, "content"),
+        intern!(py, "session_id"),
+        intern!(py, "metadata"),
+        intern!(py, "timestamp"),
+        intern!(py, "importance"),
+        intern!(py, "id"),
+    ]
+}
+
+/// A `Message`'s seven slots, in the order of [`probe_offsets`]: read straight from the
+/// instance when it is exactly a `Message` whose slots are all set (an attribute look-up each
+/// was most of parsing a batch), else through `getattr`, which also raises the exact error.
+fn message_fields<'py>(m: &Bound<'py, PyAny>) -> PyResult<[Bound<'py, PyAny>; 7]> {
+    let py = m.py();
+    let ty = message_type(py)?;
+    if let Some(offsets) = SLOT_OFFSETS.get_or_init(py, || probe_offsets(ty)) {
+        if m.get_type().is(ty) {
+            // SAFETY: `m` is an instance of exactly the probed type, so each offset is a slot
+            // inside it holding either NULL (unset) or a strong reference, which is borrowed.
+            let read = |off: usize| unsafe {
+                let slot = *m.as_ptr().cast::<u8>().add(off).cast::<*mut ffi::PyObject>();
+                Bound::from_borrowed_ptr_or_opt(py, slot)
+            };
+            let values = offsets.map(read);
+            if values.iter().all(Option::is_some) {
+                return Ok(values.map(|v| v.unwrap_or_else(|| py.None().into_bound(py))));
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(7);
+    for name in slot_names(py) {
+        out.push(m.getattr(name).map_err(|e| {
+            if e.is_instance_of::<PyAttributeError>(py) {
+                invalid_type(format!("a Message without its {name} (not made by its constructor)"))
+            } else {
+                e
+            }
+        })?);
+    }
+    out.try_into().map_err(|_| invalid("a Message has seven fields"))
+}
+
 /// A message's fields read from a `Message` (already validated by its constructor).
 fn from_message<'py>(m: &Bound<'py, PyAny>) -> PyResult<Parsed<'py>> {
-    let py = m.py();
-    let text = |name: &Bound<'py, PyString>| -> PyResult<Bound<'py, PyString>> {
-        let v = m.getattr(name)?.cast_into::<PyString>().map_err(|e| {
+    let [role, content, session, metadata, timestamp, importance, id] = message_fields(m)?;
+    let text = |v: Bound<'py, PyAny>, name: &str| -> PyResult<Bound<'py, PyString>> {
+        let v = v.cast_into::<PyString>().map_err(|e| {
             invalid_type(format!("message {name} must be str, not {}", type_name(&e.into_inner())))
         })?;
-        utf8(&v, &name.to_string())?;
+        utf8(&v, name)?;
         Ok(v)
     };
-    let role = text(intern!(py, "role"))?;
-    let content = text(intern!(py, "content"))?;
-    let session = text(intern!(py, "session_id"))?;
-    let id = m.getattr(intern!(py, "id"))?;
+    let role = text(role, "role")?;
+    let content = text(content, "content")?;
+    let session = text(session, "session_id")?;
     let id = if id.is_none() {
         None
     } else {
@@ -144,12 +189,10 @@ fn from_message<'py>(m: &Bound<'py, PyAny>) -> PyResult<Parsed<'py>> {
         utf8(&s, "id")?;
         Some(Str::Py(s))
     };
-    let metadata = m.getattr(intern!(py, "metadata"))?;
     let metadata =
         metadata.cast_into::<PyDict>().map_err(|_| invalid_type("metadata must be a dict"))?;
-    let importance = m.getattr(intern!(py, "importance"))?;
     let importance = if importance.is_none() { None } else { Some(importance.extract::<f64>()?) };
-    let timestamp: f64 = m.getattr(intern!(py, "timestamp"))?.extract()?;
+    let timestamp: f64 = timestamp.extract()?;
     Ok(Parsed {
         role,
         content,
@@ -291,15 +334,7 @@ impl PyColumns {
     fn maker<'py>(&self, py: Python<'py>) -> PyResult<Maker<'py>> {
         let ty = message_type(py)?;
         let offsets = *SLOT_OFFSETS.get_or_init(py, || probe_offsets(ty));
-        let names = [
-            intern!(py, "role"),
-            intern!(py, "content"),
-            intern!(py, "session_id"),
-            intern!(py, "metadata"),
-            intern!(py, "timestamp"),
-            intern!(py, "importance"),
-            intern!(py, "id"),
-        ];
+        let names = slot_names(py);
         Ok(Maker { py, ty, offsets, names, id: std::cell::RefCell::new(String::with_capacity(64)) })
     }
 
@@ -494,28 +529,11 @@ impl PyColumns {
                 }
             }
         }
-        // Importance of the unscored (one text: the exact f64 scorer; more: the batched one).
-        if score {
-            let unscored: Vec<usize> =
-                (0..batch.len()).filter(|&i| batch[i].importance.is_none()).collect();
-            let texts: Vec<&str> =
-                unscored.iter().map(|&i| batch[i].content.to_str().unwrap_or("")).collect();
-            let scores: Vec<f64> = if texts.len() == 1 {
-                vec![imp::importance(texts[0])]
-            } else if texts.is_empty() {
-                Vec::new()
-            } else {
-                py.detach(|| imp::importance_many(&texts)).into_iter().map(round4).collect()
-            };
-            for (&i, s) in unscored.iter().zip(scores) {
-                batch[i].importance = Some(s);
-            }
-        }
         let metas: Vec<Option<Vec<u8>>> = batch
             .iter()
             .map(|p| p.metadata.as_ref().map_or(Some(Vec::new()), meta::encode))
             .collect();
-        let rows: Vec<NewRow<'_>> = batch
+        let mut rows: Vec<NewRow<'_>> = batch
             .iter()
             .zip(&metas)
             .map(|(p, m)| NewRow {
@@ -541,35 +559,59 @@ impl PyColumns {
                 })
             })
             .collect();
-        if let Some(index) = index {
-            let guard = index.borrow();
-            let index: &PyKeywordIndex = &guard;
-            let kept: Vec<usize> = (0..rows.len()).filter(|&i| keep[i]).collect();
-            let ids: Vec<u64> = kept.iter().filter_map(|&i| new_keys[i]).collect();
-            let texts: Vec<String> = kept
-                .iter()
-                .map(|&i| {
-                    if index_roles {
-                        format!("{} {}", rows[i].role, rows[i].content)
+        // Importance of the unscored (one text: the exact f64 scorer; more: the batched one),
+        // computed while the index takes the batch: both spread over the cores, and the
+        // index's sequential merge leaves one idle.
+        let unscored: Vec<usize> = if score {
+            (0..rows.len()).filter(|&i| rows[i].importance.is_none()).collect()
+        } else {
+            Vec::new()
+        };
+        let score_texts = || -> Vec<f64> {
+            let texts: Vec<&str> = unscored.iter().map(|&i| rows[i].content).collect();
+            match texts.len() {
+                0 => Vec::new(),
+                1 => vec![imp::importance(texts[0])],
+                _ => imp::importance_many(&texts).into_iter().map(round4).collect(),
+            }
+        };
+        let scores = match index {
+            None => py.detach(score_texts),
+            Some(index) => {
+                let guard = index.borrow();
+                let index: &PyKeywordIndex = &guard;
+                let kept: Vec<usize> = (0..rows.len()).filter(|&i| keep[i]).collect();
+                let ids: Vec<u64> = kept.iter().filter_map(|&i| new_keys[i]).collect();
+                let texts: Vec<String> = kept
+                    .iter()
+                    .map(|&i| {
+                        if index_roles {
+                            format!("{} {}", rows[i].role, rows[i].content)
+                        } else {
+                            rows[i].content.to_owned()
+                        }
+                    })
+                    .collect();
+                let strs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                let groups: Vec<&str> = kept.iter().map(|&i| rows[i].session).collect();
+                let add = || {
+                    let mut w = index.write();
+                    w.add(&ids, &strs, Some(&groups))?;
+                    let present: Vec<u64> =
+                        replace.iter().copied().filter(|&k| w.contains(k)).collect();
+                    if present.is_empty() {
+                        Ok(())
                     } else {
-                        rows[i].content.to_owned()
+                        w.remove(&present)
                     }
-                })
-                .collect();
-            let strs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let groups: Vec<&str> = kept.iter().map(|&i| rows[i].session).collect();
-            py.detach(|| {
-                let mut w = index.write();
-                w.add(&ids, &strs, Some(&groups))?;
-                let present: Vec<u64> =
-                    replace.iter().copied().filter(|&k| w.contains(k)).collect();
-                if present.is_empty() {
-                    Ok(())
-                } else {
-                    w.remove(&present)
-                }
-            })
-            .map_err(to_py)?;
+                };
+                let (scores, added) = py.detach(|| rayon::join(score_texts, add));
+                added.map_err(to_py)?;
+                scores
+            }
+        };
+        for (&i, s) in unscored.iter().zip(scores) {
+            rows[i].importance = Some(s);
         }
         // The write itself (nothing below can fail).
         let mut removed = Vec::with_capacity(replace.len());

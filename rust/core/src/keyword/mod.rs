@@ -260,7 +260,9 @@ impl KeywordIndex {
         let chunks = if texts.len() < PARALLEL_MIN {
             vec![ingest::analyze_chunk(&self.params.analyzer, &self.topics, texts)]
         } else {
-            let size = (texts.len() / (rayon::current_num_threads() * 4)).max(PARALLEL_MIN / 2);
+            // Two chunks per thread: enough to even out a slow thread, few enough that each
+            // chunk's word cache and term dictionary are learnt (and merged) rarely.
+            let size = (texts.len() / (rayon::current_num_threads() * 2)).max(PARALLEL_MIN / 2);
             let (analyzer, topics) = (&self.params.analyzer, &self.topics);
             texts.par_chunks(size).map(|c| ingest::analyze_chunk(analyzer, topics, c)).collect()
         };
