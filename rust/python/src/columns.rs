@@ -576,6 +576,8 @@ impl PyColumns {
             }
         };
         let scores = match index {
+            // One message (a single add) is scored faster than the GIL is released and taken.
+            None if unscored.len() <= 1 => score_texts(),
             None => py.detach(score_texts),
             Some(index) => {
                 let guard = index.borrow();
