@@ -179,10 +179,11 @@ def main() -> None:
         f" text {raw / 1e6:,.0f} MB: {growth / raw:.2f}x the text (target <= 2x)"
     )
 
-    print("W1 ingestion (ferromem and tantivy alternated)")
+    print("W1 ingestion (ferromem and tantivy alternated, best of two runs each)")
     ours = core_rate(texts)
     tan = tantivy_rate(texts)
     ours2 = core_rate(texts)
+    tan = max(tan, tantivy_rate(texts))
     best = max(ours, ours2)
     print(f"  core KeywordIndex.add batch: {best:>12,.0f} msg/s")
     print(f"  tantivy (2 threads, commit): {tan:>12,.0f} msg/s  -> {best / tan:.2f}x tantivy")

@@ -130,16 +130,21 @@ def main() -> None:
     print(f"{n:,} messages ({raw / 1e6:.0f} MB of text), {len(queries)} LoCoMo questions")
 
     # ---------------------------------------------------------------- W1 batch
+    # Best of two runs each, alternated: a process's first run of either pays for fresh pages.
     ids = np.arange(n, dtype=np.uint64)
-    index = KeywordIndex()
-    t0 = time.perf_counter()
-    index.add(ids, texts)
-    ours_batch = n / (time.perf_counter() - t0)
+    ours_batch = tan_batch = 0.0
     with tempfile.TemporaryDirectory() as tmp:
-        tan, tan_s = tantivy_index(texts, Path(tmp))
-        tan_batch = n / tan_s
-        tan_bytes = dir_bytes(Path(tmp))
-        print("W1 batch ingestion")
+        for run in range(2):
+            index = KeywordIndex()
+            t0 = time.perf_counter()
+            index.add(ids, texts)
+            ours_batch = max(ours_batch, n / (time.perf_counter() - t0))
+            path = Path(tmp) / str(run)
+            path.mkdir()
+            tan, tan_s = tantivy_index(texts, path)
+            tan_batch = max(tan_batch, n / tan_s)
+        tan_bytes = dir_bytes(path)
+        print("W1 batch ingestion (best of two runs each, alternated)")
         print(f"  ferromem KeywordIndex.add: {ours_batch:>12,.0f} msg/s")
         print(f"  tantivy (2 threads)      : {tan_batch:>12,.0f} msg/s")
         print(ratio_line("batch", ours_batch, tan_batch, "tantivy", True))
