@@ -139,9 +139,11 @@ fn slot_names(py: Python<'_>) -> [&Bound<'_, PyString>; 7] {
 /// A `Message`'s seven slots, in the order of [`probe_offsets`]: read straight from the
 /// instance when it is exactly a `Message` whose slots are all set (an attribute look-up each
 /// was most of parsing a batch), else through `getattr`, which also raises the exact error.
-fn message_fields<'py>(m: &Bound<'py, PyAny>) -> PyResult<[Bound<'py, PyAny>; 7]> {
+fn message_fields<'py>(
+    m: &Bound<'py, PyAny>,
+    ty: &Bound<'py, PyType>,
+) -> PyResult<[Bound<'py, PyAny>; 7]> {
     let py = m.py();
-    let ty = message_type(py)?;
     if let Some(offsets) = SLOT_OFFSETS.get_or_init(py, || probe_offsets(ty)) {
         if m.get_type().is(ty) {
             // SAFETY: `m` is an instance of exactly the probed type, so each offset is a slot
@@ -169,9 +171,10 @@ fn message_fields<'py>(m: &Bound<'py, PyAny>) -> PyResult<[Bound<'py, PyAny>; 7]
     out.try_into().map_err(|_| invalid("a Message has seven fields"))
 }
 
-/// A message's fields read from a `Message` (already validated by its constructor).
-fn from_message<'py>(m: &Bound<'py, PyAny>) -> PyResult<Parsed<'py>> {
-    let [role, content, session, metadata, timestamp, importance, id] = message_fields(m)?;
+/// A message's fields read from a `Message` (already validated by its constructor); `ty` is
+/// the `Message` type, looked up once by the caller.
+fn from_message<'py>(m: &Bound<'py, PyAny>, ty: &Bound<'py, PyType>) -> PyResult<Parsed<'py>> {
+    let [role, content, session, metadata, timestamp, importance, id] = message_fields(m, ty)?;
     let text = |v: Bound<'py, PyAny>, name: &str| -> PyResult<Bound<'py, PyString>> {
         let v = v.cast_into::<PyString>().map_err(|e| {
             invalid_type(format!("message {name} must be str, not {}", type_name(&e.into_inner())))
@@ -279,7 +282,7 @@ fn parse<'py>(item: &Bound<'py, PyAny>, i: usize) -> PyResult<Parsed<'py>> {
     let py = item.py();
     let message = message_type(py)?;
     if item.is_instance(message)? {
-        return from_message(item);
+        return from_message(item, message);
     }
     if let Ok(d) = item.cast_exact::<PyDict>() {
         if let Some(mut p) = from_plain_dict(d) {
@@ -292,7 +295,7 @@ fn parse<'py>(item: &Bound<'py, PyAny>, i: usize) -> PyResult<Parsed<'py>> {
     if item
         .is_instance(&py.import(intern!(py, "collections.abc"))?.getattr(intern!(py, "Mapping"))?)?
     {
-        return from_message(&message.call_method1(intern!(py, "from_dict"), (item,))?);
+        return from_message(&message.call_method1(intern!(py, "from_dict"), (item,))?, message);
     }
     Err(invalid_type(format!("messages[{i}] must be a Message or a dict, not {}", type_name(item))))
 }
