@@ -146,7 +146,9 @@ impl HnswIndex {
                     && levels[s as usize] as usize >= l
                     && self.dups.primary(s).is_none()
             });
-            let chosen = self.select(&found, self.m);
+            // Up to the level's full capacity, as faiss does: hnswlib's M at level 0 left
+            // the graph needing twice the ef for the same recall at 1M vectors.
+            let chosen = self.select(&found, self.cap(l));
             self.connect(slot, l, &chosen);
             let mut linked = false;
             for &nb in &chosen {
@@ -166,6 +168,15 @@ impl HnswIndex {
         self.visited.give(visited);
         if let Some(mut g) = held {
             *g = Entry { node: slot, level };
+        }
+    }
+
+    /// How many links a node keeps on `level`.
+    fn cap(&self, level: usize) -> usize {
+        if level == 0 {
+            self.m0
+        } else {
+            self.m
         }
     }
 
@@ -217,7 +228,7 @@ impl HnswIndex {
         if nbs.contains(&new) {
             return true;
         }
-        let cap = if level == 0 { self.m0 } else { self.m };
+        let cap = self.cap(level);
         if nbs.len() < cap {
             nbs.push(new);
             self.write_list(nb, level, &nbs);
@@ -251,7 +262,7 @@ impl HnswIndex {
         if nbs.contains(&new) {
             return;
         }
-        let cap = if level == 0 { self.m0 } else { self.m };
+        let cap = self.cap(level);
         if nbs.len() >= cap {
             let far = (0..nbs.len()).max_by(|&a, &b| {
                 self.dist_nodes(nb, nbs[a]).total_cmp(&self.dist_nodes(nb, nbs[b]))
@@ -266,7 +277,7 @@ impl HnswIndex {
 
     /// Writes `nbs` as the links of `slot` (lock held), pruned to the level's capacity.
     fn write_pruned(&self, slot: u32, level: usize, nbs: Vec<u32>) {
-        let cap = if level == 0 { self.m0 } else { self.m };
+        let cap = self.cap(level);
         if nbs.len() <= cap {
             self.write_list(slot, level, &nbs);
             return;
