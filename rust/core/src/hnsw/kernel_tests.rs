@@ -66,6 +66,18 @@ proptest! {
     }
 
     #[test]
+    fn every_code_is_its_value_rounded_to_the_nearest_step(
+        x in proptest::collection::vec(-3.0f32..3.0, 1..300),
+    ) {
+        let mut code = vec![0i8; x.len().div_ceil(CODE_ALIGN) * CODE_ALIGN];
+        let head = encode_i8(&x, &mut code);
+        for (v, c) in x.iter().zip(&code) {
+            let y = v / head.scale;
+            prop_assert!((y - f32::from(*c)).abs() <= 0.5 + 1e-5, "{y} -> {c}");
+        }
+    }
+
+    #[test]
     fn int8_codes_approximate_dot_products(
         x in proptest::collection::vec(-1.0f32..1.0, 1..300),
         y in proptest::collection::vec(-1.0f32..1.0, 300),

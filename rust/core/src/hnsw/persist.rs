@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use rustc_hash::FxHashMap;
 
 use super::groups::MAX_GROUP_NAME;
-use super::storage::{Line, LINE_WORDS, LOCK};
+use super::storage::{advise_huge_pages, Line, LINE_WORDS, LOCK};
 use super::{Entry, HnswIndex, Metric, MAX_LEVEL, MAX_META_BYTES, NONE};
 use crate::error::{Error, Result};
 use crate::snapshot::{at_path, replace_file, unwrap, wrap, Reader, Writer};
@@ -174,8 +174,9 @@ impl HnswIndex {
         index.levels = levels.to_vec();
         let halves = r.bytes()?;
         expect("residual bytes", halves.len(), slots.checked_mul(index.stride * 2))?;
-        index.residuals =
-            halves.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+        index.residuals = Vec::with_capacity(halves.len() / 2);
+        advise_huge_pages(&index.residuals);
+        index.residuals.extend(halves.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])));
         // A residual is in [-0.5, 0.5]: exponent at most that of 0.5 (14), and never infinite.
         if index.residuals.iter().any(|h| h & 0x7c00 > 14 << 10) {
             return Err(bad("residual out of range"));
@@ -269,6 +270,7 @@ impl HnswIndex {
     fn decode_blocks(&self, bytes: &[u8], slots: usize) -> Result<Vec<Line>> {
         let code_words = self.code_len / 4;
         let mut lines = Vec::with_capacity(slots * self.block / LINE_WORDS);
+        advise_huge_pages(&lines);
         let mut block = vec![0u32; self.block];
         for raw in bytes.chunks_exact(self.block * 4) {
             if raw[..self.code_len].contains(&0x80) {

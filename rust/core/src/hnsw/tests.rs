@@ -289,3 +289,60 @@ fn save_load_round_trips_and_damage_is_refused() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn huge_page_advice_covers_only_whole_pages_inside_the_buffer() {
+    const HUGE: usize = 2 << 20;
+    assert_eq!(storage::huge_range(HUGE, HUGE), Some((HUGE, HUGE)));
+    assert_eq!(storage::huge_range(HUGE + 64, 3 * HUGE), Some((2 * HUGE, 2 * HUGE)));
+    assert_eq!(storage::huge_range(HUGE + 64, 2 * HUGE), Some((2 * HUGE, HUGE)));
+    assert_eq!(storage::huge_range(HUGE + 64, 2 * HUGE - 128), None);
+    assert_eq!(storage::huge_range(64, 1000), None);
+    assert_eq!(storage::huge_range(usize::MAX - 10, 100), None);
+}
+
+/// Where the system leaves huge pages to the program (`madvise` mode), a big index asks for
+/// them: its node blocks lie in a mapping the kernel may back with 2 MiB pages.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_big_index_asks_for_huge_pages() {
+    let mode = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled");
+    if !mode.is_ok_and(|m| m.contains("[madvise]")) {
+        return; // "always" needs no advice and "never" ignores it
+    }
+    // 10,000 blocks of 512 bytes: 5 MB, whole 2 MiB pages inside.
+    let (n, dim) = (10_000, 384);
+    let data = clustered(n, dim, 1);
+    let ids: Vec<u64> = (0..n as u64).collect();
+    let mut index = HnswIndex::new(dim, Metric::Cosine, 8, 16).unwrap().graph_only();
+    index.add(&ids, &data).unwrap();
+    let loaded = HnswIndex::from_bytes(&index.to_bytes(&[]).unwrap()).unwrap();
+    for (what, idx) in [("built", &index), ("loaded", &loaded)] {
+        let nodes = &idx.nodes;
+        let (at, _) = storage::huge_range(nodes.as_ptr() as usize, nodes.len() * 64).unwrap();
+        assert_eq!(thp_eligible(at), Some(true), "{what}");
+    }
+}
+
+/// `THPeligible` of the mapping holding `addr`, from /proc/self/smaps.
+#[cfg(target_os = "linux")]
+fn thp_eligible(addr: usize) -> Option<bool> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
+    let mut inside = false;
+    for line in smaps.lines() {
+        let head = line.split_whitespace().next().unwrap_or("");
+        if let Some((lo, hi)) = head.split_once('-') {
+            if let (Ok(lo), Ok(hi)) = (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
+            {
+                inside = (lo..hi).contains(&addr);
+                continue;
+            }
+        }
+        if inside {
+            if let Some(v) = line.strip_prefix("THPeligible:") {
+                return Some(v.trim() == "1");
+            }
+        }
+    }
+    None
+}
