@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import time
 from collections.abc import Callable
@@ -208,6 +209,21 @@ def best_at(rows: dict, target: float) -> tuple[int, float, float] | None:
     return None
 
 
+def interpolated_at(rows: dict, target: float) -> float | None:
+    """QPS at exactly recall@10 ``target``: log QPS interpolated linearly in recall between the
+    ef steps on either side of it. The first qualifying step alone favours whichever library
+    lands just above the line; at the lowest ef that already reaches it, that step's QPS."""
+    below = None
+    for _, (qps, rec) in sorted(rows.items()):
+        if rec >= target:
+            if below is None:
+                return qps
+            t = (target - below[1]) / (rec - below[1])
+            return math.exp(math.log(below[0]) + t * (math.log(qps) - math.log(below[0])))
+        below = (qps, rec)
+    return None
+
+
 def plot(rows: dict, title: str, path: Path) -> None:
     """Recall@10 against QPS for every library (log QPS axis)."""
     import matplotlib
@@ -287,6 +303,15 @@ def run(label: str, data: np.ndarray, queries: np.ndarray, args: argparse.Namesp
         if ours and reached:
             q, p = max(reached)
             print(f"  ratio to the best peer ({p}): {ours[1] / q:.2f}x (target >= 1.5x)")
+        exact = {p: interpolated_at(rows[p], target) for p in ["ferromem", *args.peers]}
+        print(
+            f"  interpolated at exactly {target}: "
+            + ", ".join(f"{p} {q:,.0f} QPS" for p, q in exact.items() if q)
+        )
+        others = [(q, p) for p, q in exact.items() if q and p != "ferromem"]
+        if exact["ferromem"] and others:
+            q, p = max(others)
+            print(f"  ratio to the best peer ({p}), interpolated: {exact['ferromem'] / q:.2f}x")
     title = f"{label}: {n:,} x {dim}, M={M}, ef_construction={EF_CONSTRUCTION}, k={K}"
     if args.json:
         record = {"title": title, "build_s": times, "memory_bytes": mem, "raw_bytes": raw}
