@@ -144,12 +144,17 @@ impl HnswIndex {
         list[0].store(count | lock, Ordering::Release);
     }
 
+    /// Advises 2 MiB pages for the buffers a search reads at random: node blocks and residuals.
+    fn advise_walk_buffers(&self) {
+        advise_huge_pages(&self.nodes);
+        advise_huge_pages(&self.residuals);
+    }
+
     /// Makes room for `n` more slots without over-allocating.
     pub(super) fn reserve_exact(&mut self, n: usize) {
         self.nodes.reserve_exact(n * self.block / LINE_WORDS);
         self.residuals.reserve_exact(n * self.stride);
-        advise_huge_pages(&self.nodes);
-        advise_huge_pages(&self.residuals);
+        self.advise_walk_buffers();
         self.levels.reserve_exact(n);
         self.upper_at.reserve_exact(n);
         self.ids.reserve_exact(n);
@@ -170,12 +175,11 @@ impl HnswIndex {
                     .ok()
                     .filter(|s| *s < NONE)
                     .ok_or_else(|| Error::invalid("the index is full (2^32 - 1 slots)"))?;
-                let grown = self.nodes.len() + self.block / LINE_WORDS > self.nodes.capacity();
+                let room = (self.nodes.capacity(), self.residuals.capacity());
                 self.nodes.extend((0..self.block / LINE_WORDS).map(|_| Line::zeroed()));
                 self.residuals.resize(self.residuals.len() + self.stride, 0);
-                if grown {
-                    advise_huge_pages(&self.nodes);
-                    advise_huge_pages(&self.residuals);
+                if room != (self.nodes.capacity(), self.residuals.capacity()) {
+                    self.advise_walk_buffers();
                 }
                 self.levels.push(0);
                 self.upper_at.push(NONE);
