@@ -92,20 +92,13 @@ impl HnswIndex {
         while best.len() > ef {
             best.pop();
         }
-        let mut nbs = Vec::with_capacity(self.m0);
         let mut fresh = Vec::with_capacity(self.m0);
         let vbytes = (self.code_len + 8).min(PREFETCH_BYTES);
         while let Some(Reverse(c)) = cands.pop() {
             if best.len() >= ef && best.peek().is_some_and(|w| c.d > w.d) {
                 break;
             }
-            self.neighbours(c.s, level, &mut nbs);
-            fresh.clear();
-            for &nb in &nbs {
-                if visited.insert(nb) {
-                    fresh.push(nb);
-                }
-            }
+            self.unvisited_neighbours(c.s, level, visited, &mut fresh);
             // Ask for every fresh vector at once: the misses then overlap instead of queueing
             // behind one distance computation each.
             for &nb in fresh.iter().take(PREFETCH_AHEAD) {
@@ -124,15 +117,21 @@ impl HnswIndex {
                         prefetch(self.list(nb, 0).as_ptr(), 4 * (1 + self.m0));
                     }
                     if accept(nb) {
-                        best.push(cand);
-                        if best.len() > ef {
-                            best.pop();
+                        if !full {
+                            best.push(cand);
+                        } else if let Some(mut worst) = best.peek_mut() {
+                            // The new one replaces the farthest: one sift instead of a push
+                            // and a pop.
+                            *worst = cand;
                         }
                     }
                 }
             }
         }
-        best.into_sorted_vec()
+        // A sort of the array beats the heap's own sort, which sifts for every element.
+        let mut found = best.into_vec();
+        found.sort_unstable();
+        found
     }
 
     /// The `k` nearest live vectors to one prepared query, nearest first.

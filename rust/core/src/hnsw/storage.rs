@@ -96,18 +96,38 @@ impl HnswIndex {
         }
     }
 
-    /// Copies the neighbours of `slot` on `level` into `out`. Lock-free: a list being rewritten
-    /// may be seen half old, half new, and every entry either way is a valid node.
+    /// The current links of `slot` on `level`. Lock-free: a list being rewritten may be seen
+    /// half old, half new, and every entry either way is a valid node.
     #[inline]
-    pub(super) fn neighbours(&self, slot: u32, level: usize, out: &mut Vec<u32>) {
-        out.clear();
+    fn links(&self, slot: u32, level: usize) -> &[AtomicU32] {
         // A reused slot may sit lower than stale links from its previous life suggest.
         if level > 0 && level > self.levels[slot as usize] as usize {
-            return;
+            return &[];
         }
         let list = self.list(slot, level);
         let n = ((list[0].load(Ordering::Acquire) & !LOCK) as usize).min(list.len() - 1);
-        out.extend(list[1..1 + n].iter().map(|a| a.load(Ordering::Relaxed)));
+        &list[1..1 + n]
+    }
+
+    /// Copies the neighbours of `slot` on `level` into `out`.
+    #[inline]
+    pub(super) fn neighbours(&self, slot: u32, level: usize, out: &mut Vec<u32>) {
+        out.clear();
+        out.extend(self.links(slot, level).iter().map(|a| a.load(Ordering::Relaxed)));
+    }
+
+    /// Sets `out` to the neighbours of `slot` on `level` that `visited` has not seen, and marks
+    /// them: one pass over the list instead of a copy and then a filter.
+    #[inline]
+    pub(super) fn unvisited_neighbours(
+        &self,
+        slot: u32,
+        level: usize,
+        visited: &mut Visited,
+        out: &mut Vec<u32>,
+    ) {
+        out.clear();
+        visited.mark_new(self.links(slot, level), out);
     }
 
     /// Takes the write lock of `slot` (all its levels).
@@ -285,6 +305,23 @@ impl Visited {
         if self.stamp == 0 {
             self.marks.fill(0);
             self.stamp = 1;
+        }
+    }
+
+    /// Appends the slots of `list` not marked yet to `out`, marking them. The stamp and the
+    /// marks stay in registers across the loop (`insert` in a loop reloaded both each time).
+    #[inline]
+    fn mark_new(&mut self, list: &[AtomicU32], out: &mut Vec<u32>) {
+        out.reserve(list.len());
+        let stamp = self.stamp;
+        let marks = &mut self.marks[..];
+        for a in list {
+            let s = a.load(Ordering::Relaxed);
+            let m = &mut marks[s as usize];
+            if *m != stamp {
+                *m = stamp;
+                out.push(s);
+            }
         }
     }
 
