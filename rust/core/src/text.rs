@@ -221,9 +221,14 @@ const STOP_WORDS: &[&str] = &[
 /// that sets and maps of short terms hash and compare integers instead of strings.
 #[inline]
 pub fn pack(term: &str) -> Option<u128> {
+    pack_bytes(term.as_bytes())
+}
+
+/// At most 16 bytes as one integer, zero-padded (little-endian).
+#[inline]
+pub(crate) fn pack_bytes(b: &[u8]) -> Option<u128> {
     // Whole-word loads, overlapping for lengths between powers of two: copying the bytes into a
     // buffer and reading it back stalled on store forwarding, a fifth of ingestion's time.
-    let b = term.as_bytes();
     let n = b.len();
     let (lo, hi) = match n {
         0 => (0, 0),

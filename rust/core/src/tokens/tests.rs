@@ -72,3 +72,28 @@ fn pathological_inputs_stay_linear_and_round_trip() {
         }
     }
 }
+
+#[test]
+fn a_packed_piece_is_its_padded_bytes_and_length_even_with_nul_bytes() {
+    let bytes: Vec<u8> = (0u8..20).map(|i| if i % 3 == 0 { 0 } else { b'a' + i }).collect();
+    for n in 0..=bytes.len() {
+        let kept = n.min(vocab::PACKED_MAX);
+        let mut want = [0u8; 16];
+        want[..kept].copy_from_slice(&bytes[..kept]);
+        want[15] = kept as u8;
+        assert_eq!(vocab::pack(&bytes[..n]), u128::from_le_bytes(want), "length {n}");
+    }
+    assert_ne!(vocab::pack(b"a"), vocab::pack(b"a\0"));
+}
+
+#[test]
+fn counts_from_the_piece_cache_equal_fresh_counts() {
+    // Enough distinct pieces to evict and refill cache slots many times over.
+    let text: String = (0..40_000).map(|i| format!("w{i}x{} ", i * 7919 % 1000)).collect();
+    for encoding in [Encoding::Cl100kBase, Encoding::O200kBase] {
+        let first = count(&text, encoding).unwrap();
+        let again = count(&text, encoding).unwrap();
+        let ids = encode(&text, encoding).unwrap();
+        assert_eq!((first, again), (ids.len(), ids.len()));
+    }
+}

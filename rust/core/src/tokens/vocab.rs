@@ -41,14 +41,12 @@ pub(crate) struct Vocab {
     pair_ranks: Vec<u32>,
 }
 
-/// A short byte string as one integer: its bytes, and its length in the top byte.
+/// A short byte string as one integer: its bytes, and its length in the top byte (a piece may
+/// hold NUL bytes, so the zero padding alone would not tell "a" from "a\0").
 #[inline]
 pub(crate) fn pack(bytes: &[u8]) -> u128 {
-    let mut buf = [0u8; 16];
     let n = bytes.len().min(PACKED_MAX);
-    buf[..n].copy_from_slice(&bytes[..n]);
-    buf[15] = n as u8;
-    u128::from_le_bytes(buf)
+    crate::text::pack_bytes(&bytes[..n]).unwrap_or(0) | (n as u128) << 120
 }
 
 impl Vocab {
