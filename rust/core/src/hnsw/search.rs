@@ -17,8 +17,10 @@ use crate::error::{Error, Result};
 /// `full_scan_threshold`): a scan that small costs well under a millisecond, and it cannot
 /// miss an outlier that the graph's pruning left with no inbound link.
 pub const FULL_SCAN_BYTES: usize = 4 << 20;
-/// How many neighbours ahead of the distance computation their vectors are prefetched.
-const PREFETCH_AHEAD: usize = 2;
+/// How many neighbours ahead of the distance computation their vectors are prefetched. Eight
+/// (was two) keeps more misses in flight: alternated runs at 100k, 32.4 -> 30.6 us per query
+/// at ef 16 and a 200k build 28.0 -> 26.1 s (sixteen measured the same as eight).
+const PREFETCH_AHEAD: usize = 8;
 /// How much of each vector is prefetched: the head only, the hardware streams the rest, and
 /// asking for whole vectors would fill the line-fill buffers and stall.
 const PREFETCH_BYTES: usize = 4096;
