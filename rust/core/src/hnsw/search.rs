@@ -101,8 +101,8 @@ impl HnswIndex {
                 break;
             }
             self.unvisited_neighbours(c.s, level, visited, &mut fresh);
-            // Ask for every fresh vector at once: the misses then overlap instead of queueing
-            // behind one distance computation each.
+            // Ask for the first few fresh vectors at once, then one more per distance: the
+            // misses then overlap instead of queueing behind one distance computation each.
             for &nb in fresh.iter().take(PREFETCH_AHEAD) {
                 prefetch(self.code(nb).as_ptr(), vbytes);
             }

@@ -59,11 +59,8 @@ impl Merger {
         let key = pack(piece);
         let mixed = (key as u64 ^ (key >> 64) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let slot = (mixed >> (64 - CACHE_SLOTS.trailing_zeros())) as usize;
-        let Some(entry) = self.cache.get_mut(slot) else {
-            return self.count_uncached(vocab, piece);
-        };
-        if *entry & !COUNT_BITS == key {
-            return (*entry >> COUNT_SHIFT) as usize;
+        if let Some(entry) = self.cache.get(slot).filter(|e| **e & !COUNT_BITS == key) {
+            return (entry >> COUNT_SHIFT) as usize;
         }
         let n = self.count_uncached(vocab, piece);
         if let Some(entry) = self.cache.get_mut(slot) {
